@@ -43,6 +43,14 @@ class ParseError(ValueError):
 _local = threading.local()
 
 
+class _NothingResolver(etree.Resolver):
+    """Answers every request for an external DTD or entity with nothing: libxml2 would otherwise read an
+    external subset from a local file even with load_dtd=False. The DOCTYPE itself is refused after parsing."""
+
+    def resolve(self, url, pubid, context):
+        return self.resolve_string("", context)
+
+
 def _parser() -> etree.XMLParser:
     # lxml parsers must not be shared between threads; one per thread, made once.
     p = getattr(_local, "parser", None)
@@ -51,6 +59,7 @@ def _parser() -> etree.XMLParser:
             resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
             huge_tree=False, remove_blank_text=False, collect_ids=False,
         )
+        p.resolvers.add(_NothingResolver())
         _local.parser = p
     return p
 

@@ -1,0 +1,171 @@
+"""The validation engine on a small format made for the test: detection, XSD errors with readable paths,
+rules, code tables, registry and table errors named at load."""
+import textwrap
+
+import pytest
+
+from translator.codes import CodeTableError, CodeTables
+from translator.registry import Registry, RegistryError
+from translator.rules import Finding, rule
+from translator.validate import ValidationPolicy, Validator
+
+NS = "urn:edihub:test:toy"
+
+XSD = f"""<?xml version="1.0" encoding="UTF-8"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="{NS}" xmlns="{NS}"
+           elementFormDefault="qualified">
+  <xs:element name="Order">
+    <xs:complexType><xs:sequence>
+      <xs:element name="No" type="xs:string"/>
+      <xs:element name="Mode" type="xs:string"/>
+      <xs:element name="Item" maxOccurs="unbounded">
+        <xs:complexType><xs:sequence>
+          <xs:element name="Qty" type="xs:decimal"/>
+          <xs:element name="Country" type="xs:string"/>
+        </xs:sequence></xs:complexType>
+      </xs:element>
+    </xs:sequence></xs:complexType>
+  </xs:element>
+</xs:schema>
+"""
+
+FORMATS = f"""
+family = "toy"
+title = "Toy orders"
+[namespaces]
+t = "{NS}"
+[[types]]
+name = "Order"
+root = "{{{NS}}}Order"
+xsd = "order.xsd"
+title = "An order"
+business_key = "t:No"
+code_fields = [ {{ path = "t:Mode", table = "toy_mode" }}, {{ path = "t:Item/t:Country", table = "iso3166_alpha2" }} ]
+"""
+
+
+@rule("toy:Order", code="toy-qty-positive", doc="each item quantity must be above zero")
+def _qty_positive(root, ctx):
+    for q in root.iterfind("t:Item/t:Qty", ctx.ns):
+        try:
+            if float(q.text) <= 0:
+                yield Finding(q, f"quantity {q.text} must be above zero")
+        except (TypeError, ValueError):
+            pass  # the XSD reports non-numbers
+
+
+@pytest.fixture
+def home(tmp_path):
+    (tmp_path / "xsd" / "toy").mkdir(parents=True)
+    (tmp_path / "xsd" / "toy" / "order.xsd").write_text(XSD)
+    (tmp_path / "xsd" / "toy" / "formats.toml").write_text(FORMATS)
+    (tmp_path / "codes").mkdir()
+    (tmp_path / "codes" / "toy_mode.csv").write_text("code,label,source\nA,air,test\nS,sea,test\n")
+    return tmp_path
+
+
+@pytest.fixture
+def validator(home):
+    return Validator(Registry(home / "xsd"), CodeTables(home / "codes"))
+
+
+def doc(items="<Item><Qty>2</Qty><Country>VN</Country></Item>", mode="S", ns=NS):
+    return textwrap.dedent(f"""\
+        <Order xmlns="{ns}">
+          <No>ORD-1</No>
+          <Mode>{mode}</Mode>
+          {items}
+        </Order>""").encode()
+
+
+def test_valid_document(validator):
+    report, tree = validator.validate_bytes(doc())
+    assert report.valid and report.format == "toy:Order" and report.issues == []
+    assert validator.registry.get("toy:Order").key_of(tree.getroot()) == "ORD-1"
+
+
+def test_xsd_error_has_readable_path_line_and_code(validator):
+    items = "".join(f"<Item><Qty>{q}</Qty><Country>CN</Country></Item>" for q in ["1", "2", "x", "4"])
+    report, _ = validator.validate_bytes(doc(items))
+    assert not report.valid
+    [issue] = report.errors
+    assert issue.code == "xsd-datatype"
+    assert issue.path == "/Order/Item[3]/Qty"
+    assert issue.line == 4
+    assert "{" not in issue.message  # no Clark notation in messages meant for people
+
+
+def test_all_errors_are_reported(validator):
+    items = ("<Item><Qty>0</Qty><Country>ZZ</Country></Item>"
+             "<Item><Qty>-1</Qty><Country>CN</Country></Item>")
+    report, _ = validator.validate_bytes(doc(items, mode="X"))
+    got = sorted((i.code, i.path) for i in report.errors)
+    assert got == [("code-unknown", "/Order/Item[1]/Country"), ("code-unknown", "/Order/Mode"),
+                   ("toy-qty-positive", "/Order/Item[1]/Qty"), ("toy-qty-positive", "/Order/Item[2]/Qty")]
+
+
+def test_structure_error(validator):
+    report, _ = validator.validate_bytes(f'<Order xmlns="{NS}"><Mode>S</Mode></Order>'.encode())
+    assert report.codes() == {"xsd-structure"}
+
+
+def test_wrong_namespace_is_unknown_format(validator):
+    report, _ = validator.validate_bytes(doc(ns="urn:someone:else"))
+    assert report.codes() == {"format-unknown"}
+    assert "urn:someone:else" in report.errors[0].message
+
+
+def test_explicit_format(validator):
+    assert validator.validate_bytes(doc(), "toy:Order")[0].valid
+    assert validator.validate_bytes(doc(), "Order")[0].valid
+    assert validator.validate_bytes(doc(ns="urn:x"), "toy:Order")[0].codes() == {"format-mismatch"}
+    assert validator.validate_bytes(doc(), "nope:Nothing")[0].codes() == {"format-unknown"}
+
+
+def test_policy_without_rules(validator):
+    report, _ = validator.validate_bytes(doc(mode="X"), policy=ValidationPolicy(rules=False))
+    assert report.valid
+
+
+def test_parse_errors_become_issues(validator):
+    report, tree = validator.validate_bytes(b"<Order><unclosed></Order>")
+    assert tree is None and report.codes() == {"xml-malformed"} and report.errors[0].line == 1
+
+
+def test_report_to_dict(validator):
+    d = validator.validate_bytes(doc(mode="X"))[0].to_dict()
+    assert d["valid"] is False and d["format"] == "toy" and d["message_type"] == "Order"
+    assert d["errors"][0] == {"code": "code-unknown", "severity": "error", "path": "/Order/Mode", "line": 3,
+                              "message": "Mode: 'X' is not in code table toy_mode"}
+
+
+def test_unknown_code_table_stops_start_up(home):
+    (home / "xsd" / "toy" / "formats.toml").write_text(FORMATS.replace('"toy_mode"', '"no_such_table"'))
+    with pytest.raises(CodeTableError, match="no_such_table"):
+        Validator(Registry(home / "xsd"), CodeTables(home / "codes"))
+
+
+def test_broken_registry_names_the_file(home):
+    (home / "xsd" / "toy" / "formats.toml").write_text(FORMATS.replace('root = ', 'rooot = '))
+    with pytest.raises(RegistryError, match=r"formats.toml.*missing key 'root'"):
+        Registry(home / "xsd")
+    (home / "xsd" / "toy" / "formats.toml").write_text(FORMATS)
+    (home / "xsd" / "toy" / "order.xsd").write_text("<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'><oops/></xs:schema>")
+    with pytest.raises(RegistryError, match="order.xsd"):
+        Registry(home / "xsd")
+
+
+def test_broken_code_table_names_file_and_row(home):
+    (home / "codes" / "toy_mode.csv").write_text("code,label,source\nA,air,t\nA,again,t\n")
+    with pytest.raises(CodeTableError, match=r"toy_mode.csv:3: duplicate code 'A'"):
+        CodeTables(home / "codes")
+    (home / "codes" / "toy_mode.csv").write_text("code,label\nA,air\n")
+    with pytest.raises(CodeTableError, match="source"):
+        CodeTables(home / "codes")
+
+
+def test_iso_tables_come_from_pycountry(home):
+    codes = CodeTables(home / "codes")
+    assert codes["iso3166_alpha2"]["VN"]["alpha_3"] == "VNM"
+    assert codes["iso3166_alpha3"]["PRY"]["alpha_2"] == "PY"
+    assert "CNY" in codes["iso4217_alpha"] and "156" in codes["iso4217_numeric"]
