@@ -1,0 +1,1 @@
+"""Sample documents per format family (data) and the simulated national endpoints (samples.endpoints)."""

@@ -1,0 +1,243 @@
+"""What each simulated authority answers to a document: pure builders (request root + context -> answer root).
+
+The answers follow the result schemas the format families define (xsd/vnaccs, xsd/siveca, xsd/prc, xsd/iran);
+where a family has no result schema yet, the spec's response model is used (spec/vnaccs.md §9 response model,
+spec/siveca_iran.md A.12, spec/realformats.md §1.7). Numbers are deterministic for a given sequence number so
+tests can predict them.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from lxml import etree
+
+
+class AnswerRefused(ValueError):
+    """The request cannot be answered with a business document (the endpoint answers with a Client fault)."""
+
+
+@dataclass
+class AnswerContext:
+    seq: int                         # per-authority sequence number, 1, 2, ...
+    message_id: str
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    reject: bool = False             # answer with a business refusal
+    options: dict = field(default_factory=dict)   # per-authority settings from the control API (e.g. channel)
+
+
+def _local(el) -> str:
+    return el.tag.rpartition("}")[2] if isinstance(el.tag, str) else ""
+
+
+def _ns(el) -> str:
+    return el.tag[1:].partition("}")[0] if isinstance(el.tag, str) and el.tag.startswith("{") else ""
+
+
+def _find_text(root, *names) -> str | None:
+    wanted = set(names)
+    for d in root.iter():
+        if isinstance(d.tag, str) and _local(d) in wanted and (d.text or "").strip():
+            return d.text.strip()
+    return None
+
+
+def _sub(parent, tag, text=None, **attrib):
+    el = etree.SubElement(parent, tag, {k: str(v) for k, v in attrib.items()})
+    if text is not None:
+        el.text = str(text)
+    return el
+
+
+def _iso(now: datetime) -> str:
+    return now.replace(microsecond=0).isoformat()
+
+
+# ---------------------------------------------------------------------------------------------- VNACCS
+VNACCS_NS = "urn:example:vnaccs:declaration:1"
+
+
+def vnaccs_number(type_code: str, sequence: int, branch: int = 0) -> str:
+    """12-digit declaration number: type code (2) + sequence (8) + check digit (sequence mod 7) + branch (1)
+    (spec/vnaccs.md §4.1). Uses translator.rules.vnaccs.make_declaration_number when the format defines it."""
+    try:
+        from translator.rules.vnaccs import make_declaration_number
+    except Exception:  # noqa: BLE001
+        make_declaration_number = None
+    if make_declaration_number is not None:
+        try:
+            return str(make_declaration_number(type_code, sequence, branch))
+        except TypeError:
+            pass
+    seq8 = f"{sequence % 100_000_000:08d}"
+    return f"{type_code}{seq8}{int(seq8) % 7}{branch}"
+
+
+def _vnaccs_direction(doc) -> tuple[str, str]:
+    """(business code, type code) from the request: IDA/IDC -> import (10), EDA/EDC -> export (30)."""
+    name = _local(doc).upper()
+    code = _find_text(doc, "BusinessCode", "MessageCode") or name
+    code = code.upper()
+    if code.startswith("E") or "EXPORT" in name:
+        return (code if code in ("EDA", "EDC") else "EDA"), "30"
+    return (code if code in ("IDA", "IDC") else "IDA"), "10"
+
+
+def answer_vnaccs(doc, ctx: AnswerContext):
+    ns = _ns(doc) or VNACCS_NS
+    q = lambda n: f"{{{ns}}}{n}"  # noqa: E731
+    business, type_code = _vnaccs_direction(doc)
+    root = etree.Element(q("VnaccsResponse"), nsmap={None: ns})
+    _sub(root, q("BusinessCode"), business)
+    _sub(root, q("CorrelationId"), ctx.message_id[:64] or "unknown")
+    if ctx.reject:
+        _sub(root, q("Status"), "REJECTED")
+        errors = _sub(root, q("Errors"))
+        _sub(errors, q("Error"), "Doanh nghiệp đã tồn tại bản khai đăng ký trên hệ thống", code="OE1001-00009")
+        return root
+    number = vnaccs_number(type_code, ctx.seq)
+    _sub(root, q("DeclarationNumber"), number)
+    _sub(root, q("BranchNumber"), number[-1])
+    _sub(root, q("Channel"), str(ctx.options.get("channel", 1 + (ctx.seq - 1) % 3)))
+    _sub(root, q("Status"), "REGISTERED")
+    return root
+
+
+# ---------------------------------------------------------------------------------------------- SIVECA / SOFIA
+SIVECA_NS = "urn:hub:py:siveca:1"
+
+
+def _cid(seq: int, n: int, now: datetime) -> str:
+    return f"CID{now.year:04d}{seq:07d}{n:02d}"
+
+
+def answer_sofia(doc, ctx: AnswerContext):
+    """A SIVECA registration gets a CID notification (one CID per container); a CID notification gets the same
+    CIDs back acknowledged. Either way the answer is a siveca:CidNotification."""
+    ns = SIVECA_NS
+    q = lambda n: f"{{{ns}}}{n}"  # noqa: E731
+    root = etree.Element(q("CidNotification"), nsmap={"siv": ns}, schemaVersion="1.0")
+    h = _sub(root, q("Header"))
+    _sub(h, q("MessageId"), f"SOFIA-ACK-{ctx.seq:08d}")
+    _sub(h, q("MessageType"), "SIVECA_CID_NOTIFICATION")
+    _sub(h, q("Sender"), "SIVECA")
+    _sub(h, q("Receiver"), "PY_DNA_SOFIA")
+    _sub(h, q("CreatedAt"), _iso(ctx.now))
+    corr = _find_text(doc, "MessageId") or ctx.message_id
+    _sub(h, q("CorrelationId"), _token35(corr))
+    _sub(root, q("RegistrationRef"), _find_text(doc, "RegistrationRef") or f"SIV-{ctx.now.year}-{ctx.seq:06d}")
+    exp_ref = _first(doc, "ExportDocumentRef")
+    if exp_ref is not None:
+        root.append(_copy_into(exp_ref, ns))
+    for name in ("ExporterId", "ImporterId"):
+        el = _first(doc, name)
+        if el is not None:
+            root.append(_copy_into(el, ns))
+        else:
+            _sub(root, q(name), "UNKNOWN", scheme="OTHER")
+    _sub(root, q("CountryOfExport"), _find_text(doc, "CountryOfExport") or "CN")
+    tdoc = _first(doc, "TransportDocumentNo")
+    if tdoc is not None:
+        root.append(_copy_into(tdoc, ns))
+    containers = [d for d in doc.iter() if isinstance(d.tag, str) and _local(d) in ("Container", "ContainerCid")]
+    numbers = []
+    for c in containers:
+        no = _find_text(c, "ContainerNo")
+        if no and no not in numbers:
+            numbers.append((no, _find_text(c, "Cid")))
+    if not numbers:
+        raise AnswerRefused("the registration names no container (one CID is issued per container)")
+    for i, (no, cid) in enumerate(numbers, 1):
+        cc = _sub(root, q("ContainerCid"), seq=i)
+        _sub(cc, q("ContainerNo"), no)
+        _sub(cc, q("Cid"), cid or _cid(ctx.seq, i, ctx.now))
+        _sub(cc, q("IssuedAt"), _iso(ctx.now))
+        _sub(cc, q("Status"), "CANCELLED" if ctx.reject else "ISSUED")
+    return root
+
+
+def _token35(s: str) -> str:
+    s = re.sub(r"\s+", "-", s.strip())
+    return s[:35] or "unknown"
+
+
+def _first(root, name):
+    for d in root.iter():
+        if isinstance(d.tag, str) and _local(d) == name and d is not root:
+            return d
+    return None
+
+
+def _copy_into(el, ns):
+    """Copy a simple element (text + attributes) into namespace ns."""
+    new = etree.Element(f"{{{ns}}}{_local(el)}", dict(el.attrib))
+    new.text = el.text
+    for c in el:
+        if isinstance(c.tag, str):
+            new.append(_copy_into(c, ns))
+    return new
+
+
+# ---------------------------------------------------------------------------------------------- PRC
+PRC_REJECT_CHANNEL = "E"      # 海关退单/不受理
+PRC_ACCEPT_CHANNEL = "L"      # 海关已接收
+
+
+def prc_customs_number(office: str, year: int, import_: bool, serial: int) -> str:
+    """18-character customs number: office (4) + year (4) + '1' import / '0' export + 9-digit serial
+    (spec/prc.md fields 1-2)."""
+    office = (office or "0000")[:4].rjust(4, "0")
+    return f"{office}{year:04d}{'1' if import_ else '0'}{serial % 1_000_000_000:09d}"
+
+
+def answer_prc(doc, ctx: AnswerContext):
+    """DEC_RESULT (no namespace) with CUS_CIQ_NO (the 18-character unified number), ENTRY_ID (customs number) and
+    CHANNEL (L 海关已接收; E 退单 when refusing)."""
+    ie = (_find_text(doc, "IEFlag", "IEflag") or "I").upper()
+    office = _find_text(doc, "CustomMaster", "IEPort", "DeclPort") or "5300"
+    seq_no = _find_text(doc, "SeqNo", "PreEntryId")
+    year = ctx.now.year
+    if not seq_no or not re.fullmatch(r"[0-9A-Z]{18}", seq_no):
+        seq_no = prc_customs_number(office, year, ie == "I", 100_000_000 + ctx.seq)
+    root = etree.Element("DEC_RESULT")
+    _sub(root, "CUS_CIQ_NO", seq_no)
+    entry = "" if ctx.reject else prc_customs_number(office, year, ie == "I", ctx.seq)
+    _sub(root, "ENTRY_ID", entry)
+    _sub(root, "NOTICE_DATE", ctx.now.strftime("%Y-%m-%dT%H:%M:%S"))
+    _sub(root, "CHANNEL", ctx.options.get("prc_channel", PRC_REJECT_CHANNEL if ctx.reject else PRC_ACCEPT_CHANNEL))
+    _sub(root, "NOTE", "海关退单" if ctx.reject else "海关已接收")
+    _sub(root, "CUSTOM_MASTER", office[:4])
+    _sub(root, "I_E_DATE", "")
+    _sub(root, "D_DATE", ctx.now.strftime("%Y-%m-%d"))
+    return root
+
+
+# ---------------------------------------------------------------------------------------------- Iran
+IRAN_NS = "urn:hub:ir:ntsw:1"
+
+
+def answer_iran(doc, ctx: AnswerContext):
+    """Order-registration result: the file number and the 8-digit order-registration number."""
+    ns = _ns(doc) or IRAN_NS
+    q = lambda n: f"{{{ns}}}{n}"  # noqa: E731
+    root = etree.Element(q("OrderRegistrationResult"), nsmap={None: ns})
+    _sub(root, q("CorrelationId"), _token35(_find_text(doc, "MessageId") or ctx.message_id))
+    _sub(root, q("FileNumber"), f"{ctx.now.year % 100:02d}{ctx.seq:08d}")
+    if ctx.reject:
+        _sub(root, q("Status"), "REJECTED")
+        errs = _sub(root, q("Errors"))
+        _sub(errs, q("Error"), "Permit request rejected by a licensing organisation", code="PERMIT_REJECTED")
+        return root
+    _sub(root, q("OrderRegistrationNumber"), f"{(10_000_000 + ctx.seq) % 100_000_000:08d}")
+    _sub(root, q("Status"), "ORDER_REGISTERED")
+    return root
+
+
+ANSWERS = {"vnaccs": answer_vnaccs, "sofia": answer_sofia, "prc": answer_prc, "iran": answer_iran}
+TITLES = {
+    "vnaccs": "Viet Nam VNACCS (simulated)",
+    "sofia": "Paraguay SIVECA/SOFIA (simulated)",
+    "prc": "PRC single window / China e-Port (simulated)",
+    "iran": "Iran comprehensive trade system (simulated)",
+}

@@ -1,0 +1,43 @@
+"""Signature check of the simulated endpoints: the hub's certificate(s) are pinned; signing.verify does the work.
+
+make_verifier(paths) loads the certificates once and returns verifier(document bytes) -> (ok, signer or reason).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+ACCEPTED_PROFILES = ("default", "prc-eport", "sm2-sm3", "xades-bes")
+
+
+def make_verifier(hub_cert, profiles=ACCEPTED_PROFILES, clock=None):
+    """hub_cert: a PEM path or a list of them (two during a rollover)."""
+    import signing
+    from signing.evidence import VerifyPolicy
+    from signing.keys import load_certificates
+
+    paths = [hub_cert] if isinstance(hub_cert, (str, Path)) else list(hub_cert)
+    certs = tuple(c for p in paths for c in load_certificates(p))
+    if not certs:
+        raise ValueError(f"no certificate in {', '.join(map(str, paths))}")
+    clock = clock or (lambda: datetime.now(timezone.utc))
+    usable = []
+    for name in profiles:        # only the profiles this installation knows
+        try:
+            signing.load_profile(name)
+            usable.append(name)
+        except Exception:  # noqa: BLE001
+            pass
+
+    def verifier(data: bytes):
+        try:
+            policy = VerifyPolicy(now=clock(), profiles=tuple(usable), certificates=certs, require_trust=False)
+            result = signing.verify(data, policy)
+        except Exception as e:  # noqa: BLE001 - a verifier error is a refusal, never a crash of the endpoint
+            return False, f"{getattr(e, 'code', type(e).__name__)}: {getattr(e, 'message', e)}"
+        if not result.valid:
+            return False, f"{result.code}: {result.reason}"
+        ev = result.evidence
+        return True, (ev.signer_subject if ev is not None else "") or "verified"
+
+    return verifier
