@@ -136,7 +136,7 @@ def expiry_of(named_certs, now: dt.datetime, warn_days: int = 30) -> list[Certif
     out = []
     for name, cert in named_certs:
         left = cert.not_valid_after_utc - now
-        days = int(left.total_seconds() // 86400)
+        days = int(left.total_seconds() / 86400)  # truncated toward zero
         if left.total_seconds() < 0:
             status = "expired"
         elif now < cert.not_valid_before_utc:
