@@ -1,0 +1,1 @@
+"""PRC rules (being written)."""
