@@ -1,9 +1,12 @@
-"""Runs edihub's main job. Until the hub server lands, this validates the bundled samples."""
+"""Runs edihub's main job: the hub server (`python server.py [--config edihub.toml] [--host H] [--port P]`).
+
+Reads edihub.toml, loads schemas, code tables, keys and routes once, starts the simulated national endpoints when
+the configuration says demo_endpoints = true, and serves SOAP (/soap?wsdl) and the HTTP API (/docs) on
+127.0.0.1:8080 by default.
+"""
 import sys
 
-from cli.main import main
+from routing.serve import main
 
 if __name__ == "__main__":
-    import glob
-    files = sorted(glob.glob("samples/*/*.xml"))
-    sys.exit(main(["validate", *files]) if files else 0)
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Everything loaded once at start-up, from one Config: validator (schemas, code tables), store, signers,
+endpoint clients' configuration, pipeline, hub, authenticator and delivery worker.
+
+A broken configuration fails here, naming the key, before the server listens.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from .auth import Authenticator
+from .config import Config, ConfigError, ensure_demo_tokens
+from .hub import Hub
+from .pipeline import Pipeline
+from .receipt import ReceiptSigner
+from .store import SQLiteStore, Store
+from .worker import DeliveryWorker
+
+log = logging.getLogger("edihub")
+
+
+@dataclass
+class Runtime:
+    cfg: Config
+    store: Store
+    pipeline: Pipeline
+    hub: Hub
+    auth: Authenticator
+    worker: DeliveryWorker | None
+    endpoint_cfgs: dict
+    validator: object
+    warnings: list
+
+
+def ensure_pki(cfg: Config) -> str | None:
+    """Development PKI: when pki.auto_init is set and the folder is empty, create it with the signing part's
+    generator (signing/ or cli.pki). Returns what was done, or None."""
+    if not cfg.pki.auto_init:
+        return None
+    d = cfg.resolve(cfg.pki.dir)
+    if d.exists() and any(d.iterdir()):
+        return None
+    try:
+        from signing.devpki import init_dev_pki
+    except ImportError:
+        return None
+    import datetime as dt
+    init_dev_pki(d, dt.datetime.now(dt.timezone.utc))
+    return f"development PKI created in {d} (signing.devpki)"
+
+
+def load_signers(cfg: Config) -> tuple[dict, list[str]]:
+    """Every [signing.<id>] section: profile + signer loaded once. Missing signing package or key files: the
+    section is skipped with a warning (routes that need it are refused at start-up by the caller)."""
+    out, warnings = {}, []
+    if not cfg.signing:
+        return out, warnings
+    try:
+        import signing
+    except ImportError:
+        return out, ["signing package not installed: signing sections ignored"]
+    for sid, s in cfg.signing.items():
+        try:
+            profile = signing.load_profile(s.profile)
+            pw = os.environ.get(s.password_env) if s.password_env else None
+            signer = signing.LocalSigner.from_files(str(cfg.resolve(s.key)), str(cfg.resolve(s.cert)), password=pw)
+        except Exception as e:  # noqa: BLE001 - reported with its section name
+            warnings.append(f"signing.{sid}: cannot load ({e})")
+            continue
+        out[sid] = (profile, signer, signing.sign)
+    return out, warnings
+
+
+def build_runtime(cfg: Config, *, clock: Callable[[], float] = time.time, validator=None, translate=None,
+                  translate_error=(), signers=None, deliver=None, with_worker: bool = True,
+                  store: Store | None = None) -> Runtime:
+    warnings: list[str] = []
+    done = ensure_pki(cfg)
+    if done:
+        warnings.append(done)
+    cfg = ensure_demo_tokens(cfg)
+    if validator is None:
+        from translator.validate import default_validator
+        validator = default_validator()
+    if signers is None:
+        signers, w = load_signers(cfg)
+        warnings.extend(w)
+    for r in cfg.routes.values():
+        if r.profile and r.profile not in signers:
+            warnings.append(f"routes.{r.id}: signing section {r.profile!r} is not loaded; the route sends unsigned")
+    # routes whose profile could not be loaded send unsigned rather than failing every message
+    if any(r.profile and r.profile not in signers for r in cfg.routes.values()):
+        from dataclasses import replace
+        cfg = replace(cfg, routes={k: (replace(r, profile="") if r.profile and r.profile not in signers else r)
+                                   for k, r in cfg.routes.items()})
+    endpoint_cfgs = {}
+    try:
+        from .endpoints import EndpointConfigError, load_endpoints
+    except ImportError:
+        load_endpoints = None
+    if load_endpoints is not None:
+        try:
+            endpoint_cfgs = load_endpoints({k: e.transport_table() for k, e in cfg.endpoints.items()})
+        except EndpointConfigError as e:
+            raise ConfigError(f"endpoints: {e}") from None
+    if store is None:
+        store = SQLiteStore(cfg.sqlite_path(), cfg.store.synchronous)
+    pipeline = Pipeline(cfg, validator, translate=translate, signers=signers, translate_error=translate_error)
+    for fmt in cfg.facts:
+        if fmt not in validator.registry.types:
+            warnings.append(f"facts.{fmt}: format not installed; routes on it will not match")
+    op = os.environ.get(cfg.hub.operator_token_env) if cfg.hub.operator_token_env else None
+    auth = Authenticator(cfg, operator_token=op)
+    warnings.extend(auth.missing)
+    receipts = ReceiptSigner(cfg.hub.id, signers.get(cfg.hub.signing) if cfg.hub.signing else None)
+    worker = None
+    if with_worker:
+        worker = DeliveryWorker(cfg, store, endpoint_cfgs, clock=clock, receipts=receipts, deliver=deliver)
+    hub = Hub(cfg, store, pipeline, clock=clock, on_queued=worker.wake if worker else None, receipts=receipts)
+    for w in warnings:
+        log.warning("%s", w)
+    return Runtime(cfg, store, pipeline, hub, auth, worker, endpoint_cfgs, validator, warnings)

@@ -1,0 +1,166 @@
+"""The delivery worker: an asyncio task in the server process.
+
+Loop: claim due deliveries (respecting each route's concurrency limit), send each with routing.endpoints.deliver
+under the idempotency key `<delivery id>` (stable across retries and restarts), record the outcome:
+acknowledged (the authority accepted; a signed edihub receipt is stored), delivered (taken, no business answer),
+rejected (the authority refused the content: final), failed (retryable: next attempt after exponential backoff
+with jitter) or dead (out of attempts, or not retryable; operator resend puts it back).
+
+Exactly-once, and what remains: the claim (state `sending` + an attempt row) is committed before the request
+goes out and the outcome is committed when the answer is in. A delivery whose outcome was recorded is never sent
+again by a restart. The window that remains is the request itself: if the hub dies after the claim and before
+the outcome commit, the attempt is *in doubt* (it may or may not have reached the endpoint). On restart such
+deliveries are resent under the same idempotency key, so an endpoint that deduplicates on Idempotency-Key sees
+one business delivery; an endpoint that does not would see at most one extra copy per in-doubt delivery (at most
+the sum of the routes' concurrency limits per crash). This is counted and reported (`in_doubt`).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import Callable
+
+from . import states as S
+from .store import Claimed, Store
+
+log = logging.getLogger("edihub.worker")
+
+
+class DeliveryWorker:
+    def __init__(self, cfg, store: Store, endpoint_cfgs: dict, *, clock: Callable[[], float] = time.time,
+                 receipts=None, translate_back: Callable | None = None, rng: random.Random | None = None,
+                 deliver: Callable | None = None, parse_response: Callable | None = None):
+        self.cfg = cfg
+        self.store = store
+        self.endpoints = endpoint_cfgs
+        self.clock = clock
+        self.receipts = receipts
+        self.translate_back = translate_back
+        self.rng = rng or random.Random()
+        if deliver is None:
+            from .endpoints import deliver as deliver
+        self.deliver = deliver
+        self.limits = {r.id: r.concurrency for r in cfg.routes.values()}
+        self.busy: dict[str, int] = {}
+        self.max_in_flight = max(1, sum(self.limits.values()))
+        self.in_flight: set[asyncio.Task] = set()
+        self.in_doubt: list[dict] = []
+        self.stats = {"attempts": 0, "acknowledged": 0, "delivered": 0, "failed": 0, "dead": 0, "rejected": 0}
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+        self._client = None
+
+    # -- control ---------------------------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Thread-safe: new work is queued."""
+        if self._loop is not None and self._wake is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._wake.set)
+            except RuntimeError:
+                pass
+
+    def backoff(self, route_id: str, attempt: int) -> float:
+        d = self.cfg.delivery
+        r = self.cfg.routes.get(route_id)
+        ep = self.cfg.endpoints.get(r.endpoint) if r else None
+        initial = ep.backoff if ep and ep.backoff is not None else d.backoff_initial
+        cap = ep.backoff_max if ep and ep.backoff_max is not None else d.backoff_max
+        base = min(cap, initial * (d.backoff_factor ** max(0, attempt - 1)))
+        return max(0.0, base * (1 + self.rng.uniform(-d.jitter, d.jitter)))
+
+    async def run(self) -> None:
+        import httpx
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self.in_doubt = await asyncio.to_thread(self.store.recover_in_doubt, self.clock())
+        if self.in_doubt:
+            log.warning("%d delivery(ies) were in flight when the hub stopped; resending under the same "
+                        "idempotency key: %s", len(self.in_doubt), ", ".join(x["delivery_id"] for x in self.in_doubt))
+        limits = httpx.Limits(max_connections=max(10, self.max_in_flight * 2))
+        async with httpx.AsyncClient(limits=limits) as client:
+            self._client = client
+            while not self._stopping:
+                try:
+                    await self._tick()
+                except Exception:  # noqa: BLE001 - the worker must survive a bad row or a store hiccup
+                    log.exception("delivery worker tick failed")
+                    await asyncio.sleep(self.cfg.delivery.poll_interval)
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.cfg.delivery.poll_interval)
+                except asyncio.TimeoutError:
+                    pass
+            if self.in_flight:
+                await asyncio.wait(self.in_flight, timeout=self.cfg.delivery.timeout + 1)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _tick(self) -> None:
+        free = self.max_in_flight - len(self.in_flight)
+        if free <= 0:
+            return
+        claimed = await asyncio.to_thread(self.store.claim_due, self.clock(), self.limits, dict(self.busy), free)
+        for c in claimed:
+            self.busy[c.route] = self.busy.get(c.route, 0) + 1
+            t = asyncio.create_task(self._attempt(c))
+            self.in_flight.add(t)
+            t.add_done_callback(self.in_flight.discard)
+
+    # -- one attempt -----------------------------------------------------------------------------------------
+    async def _attempt(self, c: Claimed) -> None:
+        try:
+            ep = self.endpoints[c.endpoint]
+            self.stats["attempts"] += 1
+            resp = await self.deliver(ep, c.payload, message_id=c.message_id, idempotency_key=c.delivery_id,
+                                      client=self._client, timeout=getattr(ep, "timeout", None))
+            await asyncio.to_thread(self._record, c, resp)
+        except Exception as e:  # noqa: BLE001 - record as a retryable failure rather than lose the claim
+            log.exception("delivery %s attempt %d crashed", c.delivery_id, c.attempt)
+            now = self.clock()
+            await asyncio.to_thread(self.store.finish_attempt, c, now, S.FAILED, error=f"internal error: {e}",
+                                    next_at=now + self.backoff(c.route, c.attempt))
+        finally:
+            self.busy[c.route] -= 1
+            self._wake.set()
+
+    def _record(self, c: Claimed, resp) -> None:
+        now = self.clock()
+        outcome = getattr(resp, "outcome", None)
+        info = resp.to_dict() if hasattr(resp, "to_dict") else None
+        if isinstance(info, dict):
+            info.pop("body", None)          # the body is stored as bytes next to it
+        kw = dict(status=None if resp.status is None else str(resp.status), response=resp.body or None,
+                  response_info=info)
+        if resp.ok:
+            if outcome is not None and not outcome.accepted:
+                state, err = S.REJECTED, "refused by the authority: " + (
+                    "; ".join(f"{a} {b}" for a, b in outcome.messages) or str(outcome.status))
+                self.store.finish_attempt(c, now, S.REJECTED, error=err, **kw)
+                self.stats["rejected"] += 1
+                return
+            state = S.ACKNOWLEDGED if outcome is not None and outcome.accepted else S.DELIVERED
+            receipt = ev = back = None
+            if self.receipts is not None:
+                try:
+                    receipt, ev = self.receipts.make(message_id=c.message_id, delivery_id=c.delivery_id,
+                                                     route=c.route, endpoint=c.endpoint, state=state,
+                                                     payload=c.payload, response=resp.body, status=resp.status,
+                                                     outcome=outcome.to_dict() if outcome is not None else None,
+                                                     now=now)
+                except Exception:  # noqa: BLE001 - a receipt problem must not lose the delivery outcome
+                    log.exception("receipt for %s failed", c.delivery_id)
+            if self.translate_back is not None and outcome is not None and outcome.document_root is not None:
+                back = self.translate_back(c, outcome.document_root)
+            self.store.finish_attempt(c, now, state, receipt=receipt, receipt_evidence=ev, back=back, **kw)
+            self.stats[state] += 1
+            return
+        retry = bool(getattr(resp, "retryable", False)) and c.attempt < c.max_attempts
+        next_at = now + self.backoff(c.route, c.attempt) if retry else None
+        new = self.store.finish_attempt(c, now, S.FAILED, error=resp.error or "not delivered", next_at=next_at, **kw)
+        self.stats["failed" if new == S.FAILED else "dead"] += 1
