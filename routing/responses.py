@@ -245,11 +245,14 @@ def _parse_siveca(root: etree._Element) -> EndpointOutcome:
     name = _local(root)
     msgs = _messages(root)
     corr = _text(root, "CorrelationId", "RefMessageId", "MessageIdRef")
-    if "Check" in name or "Verification" in name or "Verificacion" in name:   # CID check response
-        found = (_text(root, "Found", "found", "Existe", "existe") or "").lower() in ("true", "1", "yes", "si", "s")
-        cid = _text(root, "Cid", "CID", "cid")
-        return EndpointOutcome("siveca", found, cid, (cid,) if cid else (), None,
-                               "FOUND" if found else "NOT_FOUND", corr, tuple(msgs), name, root)
+    if name.startswith("consultarCid") or "Check" in name or "Verification" in name:   # CID check answer
+        found_text = (_text(root, "encontrado", "Found", "found") or "").strip().lower()
+        found = found_text in ("s", "si", "sí", "true", "1", "yes")
+        cid = _text(root, "cid", "Cid", "CID")
+        estado = _text(root, "estado", "Status")
+        accepted = found and cid is not None and (estado or "ISSUED").upper() in _CID_OK
+        return EndpointOutcome("siveca", accepted, cid, (cid,) if cid else (), None,
+                               estado or ("FOUND" if found else "NOT_FOUND"), corr, tuple(msgs), name, root)
     entries = [d for d in root.iter() if d is not root and _local(d) in ("ContainerCid", "ContainerCID", "CidAck", "Contenedor")]
     cids, statuses = [], []
     for e in entries:
@@ -319,7 +322,7 @@ PARSERS: dict[str, Callable[[etree._Element], EndpointOutcome]] = {
 _ROOTS = {
     "VnaccsResponse": "vnaccs", "VnaccsResult": "vnaccs", "RegistrationResult": "vnaccs",
     "CidNotification": "siveca", "CIDNotification": "siveca", "CidAcknowledgement": "siveca",
-    "CIDCheckResponse": "siveca", "CidVerificationResponse": "siveca",
+    "CIDCheckResponse": "siveca", "CidVerificationResponse": "siveca", "consultarCidResponse": "siveca",
     "DecImportResponse": "prc", "DEC_RESULT": "prc",
     "OrderRegistrationResult": "iran", "OrderRegistrationResponse": "iran",
 }
@@ -366,8 +369,20 @@ def parse_response(body: bytes, family: str | None = None) -> EndpointOutcome:
     return parse_document(tree.getroot(), family)
 
 
+_REQUEST_ID_NAMES = ("MessageId", "CopMsgId", "ClientSeqNo", "SeqNo", "MessageID")
+
+
+def request_ids(root: etree._Element) -> tuple[str, ...]:
+    """The identifiers a sent document carries that an answer may quote back (its MessageId, CopMsgId,
+    ClientSeqNo, SeqNo), for correlates(outcome, message_id, *request_ids(sent_root))."""
+    if isinstance(root, etree._ElementTree):
+        root = root.getroot()
+    return tuple(dict.fromkeys(_all_text(root, *_REQUEST_ID_NAMES)))
+
+
 def correlates(outcome: EndpointOutcome, message_id: str, *other_ids: str) -> bool:
-    """True when the answer names no correlation id, or names this message (or one of other_ids)."""
+    """True when the answer names no correlation id, or names this message (or one of other_ids, e.g. the
+    sent document's own ids from request_ids())."""
     if not outcome.correlation_id:
         return True
     return outcome.correlation_id in (message_id, *other_ids)

@@ -47,6 +47,7 @@ class AuthorityState:
     fail_next: int | None = None
     fault_code: str = "Server"
     options: dict = field(default_factory=dict)
+    store: dict = field(default_factory=dict)
     attempts: int = 0
     failed: int = 0
     by_key: dict[str, int] = field(default_factory=dict)
@@ -60,7 +61,7 @@ class AuthorityState:
 
     def reset(self) -> None:
         self.mode, self.delay, self.fail_next, self.fault_code = "ok", 0.0, None, "Server"
-        self.options = {}
+        self.options, self.store = {}, {}
         self.attempts = self.failed = self.seq = 0
         self.sig_verified = self.sig_failed = self.sig_unchecked = 0
         self.by_key, self.answers, self.last_signer = {}, {}, None
@@ -283,7 +284,7 @@ class Simulator:
             cached = st.answers.get(key)
             if cached is None:
                 ctx = AnswerContext(seq=st.seq + 1, message_id=message_id, now=self.clock(),
-                                    reject=(mode == "reject"), options=dict(st.options))
+                                    reject=(mode == "reject"), options=dict(st.options), store=st.store)
                 try:
                     answer_el = ANSWERS[name](doc, ctx)
                 except AnswerRefused as e:

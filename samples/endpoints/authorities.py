@@ -25,6 +25,7 @@ class AnswerContext:
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     reject: bool = False             # answer with a business refusal
     options: dict = field(default_factory=dict)   # per-authority settings from the control API (e.g. channel)
+    store: dict = field(default_factory=dict)     # per-authority memory across requests (e.g. CIDs issued)
 
 
 def _local(el) -> str:
@@ -106,55 +107,147 @@ def answer_vnaccs(doc, ctx: AnswerContext):
 
 # ---------------------------------------------------------------------------------------------- SIVECA / SOFIA
 SIVECA_NS = "urn:hub:py:siveca:1"
+SOFIA_NS = "http://aduana.gov.py/webservices"
 
 
 def _cid(seq: int, n: int, now: datetime) -> str:
-    return f"CID{now.year:04d}{seq:07d}{n:02d}"
+    """CID-like token (the real format is not published): CID + year + registration sequence + container."""
+    return f"CID{now.year % 100:02d}PY{seq:07d}{n:02d}"
 
 
 def answer_sofia(doc, ctx: AnswerContext):
-    """A SIVECA registration gets a CID notification (one CID per container); a CID notification gets the same
-    CIDs back acknowledged. Either way the answer is a siveca:CidNotification."""
+    """SIVECA/SOFIA. A SIVECA export registration gets a siveca:CidNotification issuing one CID per container; a
+    CID notification (SIVECA -> SOFIA hand-off) is recorded and acknowledged with a consultarCidResponse for its
+    first container; a consultarCid (the CID check at clearance) is answered from the CIDs issued so far."""
+    name = _local(doc)
+    if name == "consultarCid":
+        return _sofia_check(doc, ctx)
+    if name == "CidNotification":
+        return _sofia_record(doc, ctx)
+    return _sofia_issue(doc, ctx)
+
+
+def _sofia_issue(doc, ctx: AnswerContext):
     ns = SIVECA_NS
     q = lambda n: f"{{{ns}}}{n}"  # noqa: E731
+    containers = [d for d in doc.iter() if isinstance(d.tag, str) and _local(d) == "Container"]
+    numbers = []
+    for c in containers:
+        no = _find_text(c, "ContainerNo")
+        if no and no not in [n for n, _ in numbers]:
+            numbers.append((no, c))
+    if not numbers:
+        raise AnswerRefused("the registration names no container (SIVECA issues one CID per container)")
     root = etree.Element(q("CidNotification"), nsmap={"siv": ns}, schemaVersion="1.0")
     h = _sub(root, q("Header"))
-    _sub(h, q("MessageId"), f"SOFIA-ACK-{ctx.seq:08d}")
+    _sub(h, q("MessageId"), f"SOFIA-{ctx.seq:08d}")
     _sub(h, q("MessageType"), "SIVECA_CID_NOTIFICATION")
     _sub(h, q("Sender"), "SIVECA")
     _sub(h, q("Receiver"), "PY_DNA_SOFIA")
     _sub(h, q("CreatedAt"), _iso(ctx.now))
-    corr = _find_text(doc, "MessageId") or ctx.message_id
-    _sub(h, q("CorrelationId"), _token35(corr))
-    _sub(root, q("RegistrationRef"), _find_text(doc, "RegistrationRef") or f"SIV-{ctx.now.year}-{ctx.seq:06d}")
+    corr = _find_text(doc, "MessageId")
+    if corr:
+        _sub(h, q("CorrelationId"), corr[:64])
+    reg_ref = f"SIV-{ctx.now.year}-{ctx.seq:07d}"
+    _sub(root, q("RegistrationRef"), reg_ref)
     exp_ref = _first(doc, "ExportDocumentRef")
     if exp_ref is not None:
         root.append(_copy_into(exp_ref, ns))
-    for name in ("ExporterId", "ImporterId"):
-        el = _first(doc, name)
-        if el is not None:
-            root.append(_copy_into(el, ns))
-        else:
-            _sub(root, q(name), "UNKNOWN", scheme="OTHER")
-    _sub(root, q("CountryOfExport"), _find_text(doc, "CountryOfExport") or "CN")
+    ids = {}
+    for role, party in (("ExporterId", "Exporter"), ("ImporterId", "Importer")):
+        p = _first(doc, party)
+        ident = _first(p, "Identifier") if p is not None else None
+        el = _sub(root, q(role), (ident.text or "").strip() if ident is not None else "UNKNOWN",
+                  scheme=ident.get("scheme", "OTHER") if ident is not None else "OTHER")
+        ids[role] = el.text
+    country = _find_text(doc, "CountryOfExport") or "CN"
+    _sub(root, q("CountryOfExport"), country)
     tdoc = _first(doc, "TransportDocumentNo")
     if tdoc is not None:
         root.append(_copy_into(tdoc, ns))
-    containers = [d for d in doc.iter() if isinstance(d.tag, str) and _local(d) in ("Container", "ContainerCid")]
-    numbers = []
-    for c in containers:
-        no = _find_text(c, "ContainerNo")
-        if no and no not in numbers:
-            numbers.append((no, _find_text(c, "Cid")))
-    if not numbers:
-        raise AnswerRefused("the registration names no container (one CID is issued per container)")
-    for i, (no, cid) in enumerate(numbers, 1):
+    issued = ctx.store.setdefault("cids", {})
+    for i, (no, c) in enumerate(numbers, 1):
+        cid = _cid(ctx.seq, i, ctx.now)
+        status = "CANCELLED" if ctx.reject else "ISSUED"
         cc = _sub(root, q("ContainerCid"), seq=i)
         _sub(cc, q("ContainerNo"), no)
-        _sub(cc, q("Cid"), cid or _cid(ctx.seq, i, ctx.now))
+        _sub(cc, q("Cid"), cid)
         _sub(cc, q("IssuedAt"), _iso(ctx.now))
-        _sub(cc, q("Status"), "CANCELLED" if ctx.reject else "ISSUED")
+        _sub(cc, q("Status"), status)
+        hs = [t for t in _all_texts(c, "HsCode")]
+        if hs:
+            attrs = {"hsCodes": " ".join(dict.fromkeys(hs))}
+            pk, gw = _find_text(c, "PackageCount"), _find_text(c, "GrossWeightKg")
+            if pk and pk.isdigit() and int(pk) > 0:
+                attrs["packages"] = pk
+            if gw:
+                attrs["grossWeightKg"] = gw
+            _sub(cc, q("GoodsSummary"), **attrs)
+        issued[no] = {"cid": cid, "contenedor": no, "estado": status, "fechaEmision": _iso(ctx.now),
+                      "registroSiveca": reg_ref, "idExportador": ids["ExporterId"],
+                      "rucImportador": ids["ImporterId"], "paisExportacion": country}
     return root
+
+
+def _sofia_record(doc, ctx: AnswerContext):
+    issued = ctx.store.setdefault("cids", {})
+    first = None
+    for cc in (d for d in doc.iter() if isinstance(d.tag, str) and _local(d) == "ContainerCid"):
+        no = _find_text(cc, "ContainerNo")
+        rec = {"cid": _find_text(cc, "Cid"), "contenedor": no,
+               "estado": "CANCELLED" if ctx.reject else (_find_text(cc, "Status") or "ISSUED"),
+               "fechaEmision": _find_text(cc, "IssuedAt") or _iso(ctx.now),
+               "registroSiveca": _find_text(doc, "RegistrationRef") or f"SIV-{ctx.seq}",
+               "idExportador": _find_text(doc, "ExporterId") or "UNKNOWN",
+               "rucImportador": _find_text(doc, "ImporterId") or "",
+               "paisExportacion": _find_text(doc, "CountryOfExport") or "CN"}
+        if no and rec["cid"]:
+            issued[no] = rec
+            first = first or rec
+    if first is None:
+        raise AnswerRefused("the CID notification carries no ContainerCid with a container number and a CID")
+    return _check_response(first, ctx, "N" if ctx.reject else "S")
+
+
+def _sofia_check(doc, ctx: AnswerContext):
+    issued = ctx.store.setdefault("cids", {})
+    container, cid, ruc = (_find_text(doc, "contenedor"), _find_text(doc, "cid"), _find_text(doc, "rucImportador"))
+    rec = issued.get(container) if container else next((r for r in issued.values() if r["cid"] == cid), None)
+    if rec is not None and (ruc and rec["rucImportador"] and ruc != rec["rucImportador"] or
+                            cid and rec["cid"] != cid):
+        rec = None
+    if rec is None or ctx.reject:
+        what = f"el contenedor {container}" if container else f"el CID {cid}"
+        return _check_response(None, ctx, "N", ("CID-404", f"No existe CID de SIVECA para {what} y el RUC {ruc}; "
+                                                "sin CID el contenedor no puede ser despachado."))
+    return _check_response(rec, ctx, "S")
+
+
+def _check_response(rec, ctx: AnswerContext, found: str, error: tuple[str, str] | None = None):
+    ns = SOFIA_NS
+    q = lambda n: f"{{{ns}}}{n}"  # noqa: E731
+    root = etree.Element(q("consultarCidResponse"), nsmap={"ws": ns})
+    ret = _sub(root, q("return"))
+    _sub(ret, q("encontrado"), found)
+    if found == "S" and rec is not None:
+        data = _sub(ret, q("cidDatos"))
+        for k in ("cid", "contenedor", "estado", "fechaEmision", "registroSiveca", "idExportador", "rucImportador",
+                  "paisExportacion"):
+            _sub(data, q(k), rec[k])
+    else:
+        code, text = error or ("CID-REJ", "CID rechazado por SOFIA (simulado)")
+        errs = _sub(ret, q("errores"))
+        r = _sub(errs, q("retorno"))
+        _sub(r, q("codigoRetorno"), code)
+        _sub(r, q("mensajeRetorno"), text)
+        _sub(r, q("tipoRetorno"), "E")
+    _sub(ret, q("fecha"), _iso(ctx.now))
+    return root
+
+
+def _all_texts(root, name):
+    return [(d.text or "").strip() for d in root.iter() if isinstance(d.tag, str) and _local(d) == name
+            and (d.text or "").strip()]
 
 
 def _token35(s: str) -> str:

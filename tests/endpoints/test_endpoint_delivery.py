@@ -6,7 +6,8 @@ import httpx
 import pytest
 
 from routing.endpoints import EndpointConfig, classify, deliver, deliver_sync
-from routing.responses import correlates, vnaccs_number_ok
+from routing.responses import correlates, request_ids, vnaccs_number_ok
+from translator import parse
 
 from endpoint_payloads import payload
 
@@ -40,7 +41,9 @@ def test_each_kind_reaches_each_authority(base, stats, authority, kind, version)
     r = deliver_sync(c, payload(authority), message_id=f"msg-{authority}-{kind}-{version}")
     assert r.ok and r.status == 200 and r.error is None, r.error
     check_reference(authority, r.outcome)
-    assert correlates(r.outcome, f"msg-{authority}-{kind}-{version}")
+    sent = parse(payload(authority)).getroot()
+    assert correlates(r.outcome, f"msg-{authority}-{kind}-{version}", *request_ids(sent))
+    assert not correlates(r.outcome, "someone-else") or r.outcome.correlation_id is None
     s = stats(authority)
     assert (s["attempts"], s["deliveries"], s["unique"], s["duplicates"]) == (1, 1, 1, 0)
 
