@@ -119,7 +119,8 @@ def _messages(el, names=("Error", "Notice", "Message", "Warning", "Mensaje", "re
     for d in el.iter():
         if d is el or _local(d) not in wanted:
             continue
-        code = d.get("code") or d.get("type") or _text(d, "Code", "codigoRetorno", "ErrorCode") or _local(d)
+        code = d.get("code") or d.get("type") or _text(d, "Code", "codigoRetorno", "ErrorCode") or \
+            (f"item {_text(d, 'Item')}" if _text(d, "Item") else _local(d))
         text = (d.text or "").strip() or _text(d, "Text", "Description", "mensajeRetorno", "Message") or ""
         out.append((code, text))
     return out
@@ -220,21 +221,27 @@ _VNACCS_REJECT = {"REJECTED", "CANCELLED", "ERROR", "REFUSED"}
 
 
 def _parse_vnaccs(root: etree._Element) -> EndpointOutcome:
-    number = _text(root, "DeclarationNumber", "ICN", "DeclarationNo", "SoToKhai")
-    channel = _text(root, "Channel", "CH", "ChannelCode", "Luong")
-    status = _text(root, "Status", "ResultCode", "Result")
+    """IDC/EDC registration result (xsd/vnaccs/Result.xsd): registered when it carries a Channel; a refusal
+    carries Messages instead. The spec's VnaccsResponse model (DeclarationNumber, Status, Errors) is read too."""
+    number = _text(root, "ICN", "DeclarationNumber", "DeclarationNo")
+    channel = _text(root, "Channel", "ChannelCode")
+    status = _text(root, "Status", "ResultCode")
     msgs = _messages(root)
-    errors = _messages(root, ("Error",))
-    accepted = (status or "").upper() not in _VNACCS_REJECT and not errors and number is not None
+    if _local(root) in ("IDC", "EDC") or status is None:
+        accepted = channel is not None and number is not None
+        status = status or ("REGISTERED" if accepted else "REJECTED")
+    else:
+        accepted = status.upper() not in _VNACCS_REJECT and not _messages(root, ("Error",)) and number is not None
     if number is not None and not vnaccs_number_ok(number):
         msgs.append(("response-bad-reference",
                      f"declaration number {number!r} is not 12 digits with a valid check digit (position 11)"))
         accepted = False
     if channel is not None and channel not in ("1", "2", "3"):
         msgs.append(("response-bad-channel", f"channel {channel!r} is not 1 (green), 2 (yellow) or 3 (red)"))
+        accepted = False
     return EndpointOutcome(
         "vnaccs", accepted, number, (number,) if number else (), channel, status,
-        _text(root, "CorrelationId", "MessageId", "RefMessageId"), tuple(msgs), _local(root), root)
+        _text(root, "CorrelationId", "RefMessageId"), tuple(msgs), _local(root), root)
 
 
 # ---------------------------------------------------------------------------------------------- SIVECA / SOFIA

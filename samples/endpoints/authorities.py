@@ -56,7 +56,7 @@ def _iso(now: datetime) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- VNACCS
-VNACCS_NS = "urn:example:vnaccs:declaration:1"
+VNACCS_NS = "urn:edihub:vnaccs:1"
 
 
 def vnaccs_number(type_code: str, sequence: int, branch: int = 0) -> str:
@@ -66,42 +66,42 @@ def vnaccs_number(type_code: str, sequence: int, branch: int = 0) -> str:
         from translator.rules.vnaccs import make_declaration_number
     except Exception:  # noqa: BLE001
         make_declaration_number = None
+    seq = sequence % 100_000_000
     if make_declaration_number is not None:
-        try:
-            return str(make_declaration_number(type_code, sequence, branch))
-        except TypeError:
-            pass
-    seq8 = f"{sequence % 100_000_000:08d}"
-    return f"{type_code}{seq8}{int(seq8) % 7}{branch}"
+        return str(make_declaration_number(type_code, seq, branch))
+    return f"{type_code}{seq:08d}{seq % 7}{branch}"
 
 
-def _vnaccs_direction(doc) -> tuple[str, str]:
-    """(business code, type code) from the request: IDA/IDC -> import (10), EDA/EDC -> export (30)."""
-    name = _local(doc).upper()
-    code = _find_text(doc, "BusinessCode", "MessageCode") or name
-    code = code.upper()
-    if code.startswith("E") or "EXPORT" in name:
-        return (code if code in ("EDA", "EDC") else "EDA"), "30"
-    return (code if code in ("IDA", "IDC") else "IDA"), "10"
+def _is_export(doc) -> bool:
+    return _local(doc).upper() in ("EDA", "EDC", "EDB", "EDD", "EDE")
 
 
 def answer_vnaccs(doc, ctx: AnswerContext):
+    """The registration step (IDA -> IDC, EDA -> EDC, schema xsd/vnaccs/Result.xsd): VNACCS assigns the 12-digit
+    number (document type 10 import / 30 export, the simulator's sequence, check digit, branch 0) and a channel;
+    a refusal has no channel and a message instead."""
     ns = _ns(doc) or VNACCS_NS
     q = lambda n: f"{{{ns}}}{n}"  # noqa: E731
-    business, type_code = _vnaccs_direction(doc)
-    root = etree.Element(q("VnaccsResponse"), nsmap={None: ns})
-    _sub(root, q("BusinessCode"), business)
-    _sub(root, q("CorrelationId"), ctx.message_id[:64] or "unknown")
+    export = _is_export(doc)
+    root = etree.Element(q("EDC" if export else "IDC"), nsmap={None: ns})
+    _sub(root, q("ICN"), vnaccs_number("30" if export else "10", ctx.seq))
+    _sub(root, q("ICB"), _find_text(doc, "ICB") or ("B11" if export else "A11"))
+    _sub(root, q("CH"), _find_text(doc, "CH") or "02CI")
+    _sub(root, q("CHB"), _find_text(doc, "CHB") or "00")
+    if export:
+        party = _first(doc, "Exporter")
+        _sub(root, q("EPC"), (_find_text(party, "EPC") if party is not None else None) or "0100000000")
+    else:
+        party = _first(doc, "Importer")
+        _sub(root, q("IMC"), (_find_text(party, "IMC") if party is not None else None) or "0100000000")
     if ctx.reject:
-        _sub(root, q("Status"), "REJECTED")
-        errors = _sub(root, q("Errors"))
-        _sub(errors, q("Error"), "Doanh nghiệp đã tồn tại bản khai đăng ký trên hệ thống", code="OE1001-00009")
+        msgs = _sub(root, q("Messages"))
+        m = _sub(msgs, q("Message"))
+        _sub(m, q("Code"), "OE1001-00009")
+        _sub(m, q("Text"), "Doanh nghiệp đã tồn tại bản khai đăng ký trên hệ thống")
         return root
-    number = vnaccs_number(type_code, ctx.seq)
-    _sub(root, q("DeclarationNumber"), number)
-    _sub(root, q("BranchNumber"), number[-1])
     _sub(root, q("Channel"), str(ctx.options.get("channel", 1 + (ctx.seq - 1) % 3)))
-    _sub(root, q("Status"), "REGISTERED")
+    _sub(root, q("RegisteredAt"), _iso(ctx.now))
     return root
 
 
