@@ -1,0 +1,324 @@
+"""The mapping engine: read a format into the canonical pivot, write a format from it, driven by a MappingTable.
+
+Pure functions over lxml trees. Reading records where each canonical value came from (provenance) so the writer can
+report filled / converted / defaulted / empty per target field and the translation can list dropped source fields.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lxml import etree
+
+from . import canonical as cm
+from .mapping_table import Condition, MappingTable, Row
+from .mapping_transforms import Join, TransformError
+from .xpath import readable_path
+
+
+class EngineError(Exception):
+    """A value could not be mapped; translate() turns it into TranslationError."""
+
+    def __init__(self, message: str, row: Row | None, element=None, canonical: str = ""):
+        super().__init__(message)
+        self.message, self.row, self.element, self.canonical = message, row, element, canonical
+
+    @property
+    def field(self) -> str:
+        el = self.element
+        if el is None:
+            return self.canonical
+        if isinstance(el, tuple):
+            return readable_path(el[0]) + f"/@{el[1]}"
+        return readable_path(el)
+
+
+@dataclass
+class Source:
+    """Provenance of one canonical value: the source element (or (element, attr)), its raw text and the row."""
+    node: object
+    raw: str
+    row: Row
+
+    @property
+    def path(self) -> str:
+        if isinstance(self.node, tuple):
+            return readable_path(self.node[0]) + f"/@{self.node[1]}"
+        return readable_path(self.node) if self.node is not None else ""
+
+
+@dataclass
+class ReadResult:
+    doc: cm.Canonical
+    prov: dict = field(default_factory=dict)        # (id(container dict), canonical name) -> Source
+    unread: list = field(default_factory=list)      # source leaf elements no row reads
+
+
+# -- reading -----------------------------------------------------------------------------------------------
+
+def _value_at(ctx, row: Row):
+    p = row.path
+    el = ctx.find(p.find) if p.find else ctx
+    if el is None:
+        return None, ""
+    if p.attr:
+        return (el, p.attr), (el.get(p.attr) or "").strip()
+    return el, (el.text or "").strip()
+
+
+def _holds(conds: tuple[Condition, ...], item: dict | None, doc: dict, extra: dict | None = None) -> bool:
+    for c in conds:
+        v = None
+        if item is not None:
+            v = item.get(c.field)
+        if v is None and extra is not None:
+            v = extra.get(c.field)
+        if v is None:
+            v = doc.get(c.field)
+        if not c.holds(v or ""):
+            return False
+    return True
+
+
+def read(table: MappingTable, root: etree._Element, track_unread: bool = True) -> ReadResult:
+    model = cm.MODEL.root(table.pivot)
+    doc = cm.Canonical(table.pivot)
+    res = ReadResult(doc)
+    prov = res.prov
+    seen: set = set()
+    fan = table.fanout
+    fan_item: dict | None = None
+    if fan:
+        fan_item = {}
+        doc[fan] = [fan_item]
+
+    def put(name: str, value: str, item: dict | None, node, raw: str, row: Row) -> None:
+        g = cm.group_of(name, model)
+        if g is not None and item is not None and g != fan:
+            target = item
+        elif g is not None and g == fan:
+            target = fan_item
+        else:
+            target = doc
+            if item is not None and doc.get(name):
+                return          # header field read from a group: first item wins
+        target[name] = value
+        prov[(id(target), name)] = Source(node, raw, row)
+
+    def apply(row: Row, ctx, item: dict | None) -> None:
+        if row.when and not _holds(row.when, item, doc):
+            return
+        if row.path is None:
+            node, raw = None, ""
+        else:
+            node, raw = _value_at(ctx, row)
+            if node is not None and track_unread:
+                seen.add(node[0] if isinstance(node, tuple) else node)
+        t = row.transform
+        if not raw and t.name != "const":
+            if row.default:
+                for n in row.canonical:
+                    put(n, row.default, item, node, raw, row)
+                return
+            if row.required:
+                raise EngineError(f"required value is missing ({row.path.text if row.path else ''})", row,
+                                  node if node is not None else ctx)
+            return
+        try:
+            if isinstance(t, Join):
+                for n, part in zip(row.canonical, t.split(raw, len(row.canonical))):
+                    if part:
+                        put(n, part, item, node, raw, row)
+                return
+            value = t.to_canonical(raw)
+        except TransformError as e:
+            raise EngineError(str(e), row, node) from None
+        put(row.canonical[0], value, item, node, raw, row)
+
+    header = [r for r in table.rows if r.kind == "field" and not r.group and r.reads]
+    for r in header:
+        if not r.when:
+            apply(r, root, None)
+    for r in header:
+        if r.when:
+            apply(r, root, None)
+    for r in table.rows:
+        if r.kind != "group" or not r.reads:
+            continue
+        grp = table.groups[r.group]
+        rows = [x for x in grp.rows if x.reads]
+        lst = doc.setdefault(grp.canonical, [])
+        for el in root.iterfind(r.path.find):
+            item: dict = {}
+            if track_unread:
+                seen.add(el)
+            for x in rows:
+                if not x.when:
+                    apply(x, el, item)
+            for x in rows:
+                if x.when:
+                    apply(x, el, item)
+            lst.append(item)
+        if not lst:
+            del doc[grp.canonical]
+    if fan and not fan_item:
+        del doc[fan]
+    if track_unread:
+        for el in root.iter():
+            if not isinstance(el.tag, str) or el in seen:
+                continue
+            if len(el) == 0 and (el.text or "").strip():
+                res.unread.append(el)
+    return res
+
+
+# -- writing -----------------------------------------------------------------------------------------------
+
+FILLED, CONVERTED, DEFAULTED, EMPTY = "filled", "converted", "defaulted", "empty"
+
+
+@dataclass
+class Written:
+    node: object            # element or (element, attr)
+    row: Row
+    status: str
+    value: str
+    canonical: str
+    source: Source | None
+    before: str = ""        # source value when converted
+
+
+@dataclass
+class WriteResult:
+    tree: etree._ElementTree
+    written: list[Written]
+    consumed: set            # (id(container), canonical name)
+
+
+def _child(parent, step, create: bool):
+    el = parent.find(step.find_expr) if step.attrs else parent.find(step.tag)
+    if el is None and create:
+        el = etree.SubElement(parent, step.tag, dict(step.attrs) if step.attrs else None)
+    return el
+
+
+def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
+          fan_item: dict | None = None) -> WriteResult:
+    mt = table.type
+    root_ns = mt.root[1:].split("}", 1)[0] if mt.root.startswith("{") else None
+    nsmap = {p: u for p, u in mt.namespaces.items() if u != root_ns}
+    if root_ns:
+        nsmap[None] = root_ns
+    root = etree.Element(mt.root, nsmap=nsmap)
+    written: list[Written] = []
+    consumed: set = set()
+    fan = table.fanout
+    model = cm.MODEL.root(table.pivot)
+
+    def container_of(name: str, item: dict | None) -> dict:
+        g = cm.group_of(name, model)
+        if g is not None:
+            if g == fan and fan_item is not None:
+                return fan_item
+            if item is not None:
+                return item
+            return {}
+        return doc
+
+    def put(row: Row, ctx, item: dict | None) -> None:
+        if row.when and not _holds(row.when, item, doc, fan_item):
+            return
+        t = row.transform
+        conts = [container_of(n, item) for n in row.canonical]
+        values = [c.get(n) or "" for c, n in zip(conts, row.canonical)]
+        src = prov.get((id(conts[0]), row.canonical[0])) if row.canonical else None
+        status = FILLED
+        try:
+            if t.name == "now":
+                out = now.strftime(t.fmt) if t.fmt else now.isoformat(timespec="seconds")
+                status = DEFAULTED
+            elif t.name == "const":
+                out = t.value
+                status = DEFAULTED
+            elif not any(values):
+                if row.default:
+                    out, status = row.default, DEFAULTED
+                elif row.required:
+                    raise EngineError(f"no value for required target field {row.path.text} "
+                                      f"(canonical {'+'.join(row.canonical)} is empty)", row, None,
+                                      "+".join(row.canonical))
+                else:
+                    written.append(Written(None, row, EMPTY, "", "+".join(row.canonical), src))
+                    return
+            elif isinstance(t, Join):
+                out = t.join(values)
+            else:
+                out = t.to_format(values[0])
+            out = t.limit(out)
+        except TransformError as e:
+            raise EngineError(str(e), row, src.node if src else None, "+".join(row.canonical)) from None
+        # fallback rows: the first row that writes a path wins
+        p = row.path
+        el = ctx
+        for i, step in enumerate(p.steps):
+            last = i == len(p.steps) - 1
+            nxt = _child(el, step, create=False)
+            if nxt is None:
+                nxt = etree.SubElement(el, step.tag, dict(step.attrs) if step.attrs else None)
+            elif last and not p.attr and (nxt.text or len(nxt)):
+                return
+            el = nxt
+        if p.attr:
+            if el.get(p.attr):
+                return
+            el.set(p.attr, out)
+            node = (el, p.attr)
+        else:
+            el.text = out
+            node = el
+        for c, n in zip(conts, row.canonical):
+            consumed.add((id(c), n))
+        before = ""
+        if status == FILLED and src is not None and src.raw != out:
+            status, before = CONVERTED, src.raw
+        elif status == FILLED and src is None and values and values[0] != out:
+            status, before = CONVERTED, values[0]
+        written.append(Written(node, row, status, out, "+".join(row.canonical), src, before))
+
+    def make(parent, path):
+        el = parent
+        for i, step in enumerate(path.steps):
+            if i == len(path.steps) - 1:
+                return etree.SubElement(el, step.tag, dict(step.attrs) if step.attrs else None)
+            el = _child(el, step, create=True)
+        return el
+
+    for row in table.rows:
+        if row.kind == "group":
+            if not row.writes:
+                continue
+            grp = table.groups[row.group]
+            rows = [x for x in grp.rows if x.writes]
+            items = doc.get(grp.canonical) or ()
+            if grp.canonical == "GoodsItem" and fan_item is not None and table.fanout_row is not None \
+                    and table.fanout_row.args.get("link") == "yes":
+                items = _linked(items, fan_item)
+            for item in items:
+                if row.when and not _holds(row.when, item, doc):
+                    continue
+                el = make(root, row.path)
+                for x in rows:
+                    put(x, el, item)
+                if not len(el) and not el.text and not el.attrib:
+                    el.getparent().remove(el)
+        elif not row.group and row.writes:
+            put(row, root, None)
+    return WriteResult(root.getroottree(), written, consumed)
+
+
+def _linked(items, container: dict):
+    wanted = {s.strip() for s in (container.get("Container/GoodsItemSequences") or "").replace(" ", ",").split(",")
+              if s.strip()}
+    if not wanted:
+        return items
+    return [i for i in items if (i.get("GoodsItem/SequenceNumeric") or "") in wanted]

@@ -1,0 +1,336 @@
+"""Value transforms of the mapping tables, each usable in both directions.
+
+A transform is built once at load time from a table row (`transform`, `args`, `table` columns) and then called per
+value: `to_canonical(value)` when reading a format, `to_format(value)` when writing one. A value that cannot be
+converted raises TransformError; the engine turns it into a TranslationError naming the row and the field.
+See docs/mapping-tables.md for the catalogue.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
+
+from .codes import CodeTables
+
+
+class TransformError(ValueError):
+    pass
+
+
+class TableDefinitionError(ValueError):
+    """Raised at load time for a bad transform/args/table; the loader adds file and row."""
+
+
+# unit conversion: factor to the base unit of each dimension
+_UNITS = {
+    "kg": ("mass", Decimal(1)), "g": ("mass", Decimal("0.001")), "t": ("mass", Decimal(1000)),
+    "lb": ("mass", Decimal("0.45359237")),
+    "m3": ("volume", Decimal(1)), "l": ("volume", Decimal("0.001")),
+    "m": ("length", Decimal(1)), "cm": ("length", Decimal("0.01")),
+}
+
+
+def parse_args(text: str) -> dict[str, str]:
+    """`key=value;key=value` (a literal `;` inside a value is written `\\;`)."""
+    out: dict[str, str] = {}
+    if not text.strip():
+        return out
+    for part in text.replace("\\;", "\x00").split(";"):
+        part = part.replace("\x00", ";")
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise TableDefinitionError(f"argument {part!r} is not key=value")
+        out[key.strip()] = value
+    return out
+
+
+class Transform:
+    name = "copy"
+    allowed_args: set[str] = set()
+    needs_table = False
+    fields = 1                     # number of canonical fields it reads/writes
+
+    def __init__(self, args: dict[str, str], table: str, codes: CodeTables):
+        unknown = set(args) - self.allowed_args - {"maxlen", "overflow"}
+        if unknown:
+            raise TableDefinitionError(f"transform {self.name!r} takes no argument(s) {sorted(unknown)}; "
+                                       f"allowed: {sorted(self.allowed_args | {'maxlen', 'overflow'})}")
+        if table and not self.needs_table:
+            raise TableDefinitionError(f"transform {self.name!r} does not use a code table (got {table!r})")
+        if self.needs_table and not table:
+            raise TableDefinitionError(f"transform {self.name!r} needs a code table in the 'table' column")
+        self.args = args
+        self.maxlen = int(args["maxlen"]) if args.get("maxlen") else None
+        self.overflow = args.get("overflow", "error")
+        if self.overflow not in ("error", "truncate"):
+            raise TableDefinitionError("overflow must be error or truncate")
+
+    def to_canonical(self, value: str) -> str:
+        return value
+
+    def to_format(self, value: str) -> str:
+        return value
+
+    def limit(self, value: str) -> str:
+        if self.maxlen is not None and len(value) > self.maxlen:
+            if self.overflow == "truncate":
+                return value[: self.maxlen]
+            raise TransformError(f"value is {len(value)} characters; the target holds at most {self.maxlen}")
+        return value
+
+
+class Copy(Transform):
+    name = "copy"
+
+
+class Upper(Transform):
+    name = "upper"
+
+    def to_format(self, value):
+        return value.upper()
+
+
+class Const(Transform):
+    """Writes `value` (and, reading, puts `value` into the canonical field, ignoring the format)."""
+    name = "const"
+    allowed_args = {"value"}
+
+    def __init__(self, args, table, codes):
+        super().__init__(args, table, codes)
+        if "value" not in args:
+            raise TableDefinitionError("const needs value=...")
+        self.value = args["value"]
+
+    def to_canonical(self, value):
+        return self.value
+
+    def to_format(self, value):
+        return self.value
+
+
+class Map(Transform):
+    """Inline value map: args are `formatvalue=canonicalvalue` pairs."""
+    name = "map"
+
+    def __init__(self, args, table, codes):
+        pairs = {k: v for k, v in args.items() if k not in ("maxlen", "overflow")}
+        super().__init__({k: v for k, v in args.items() if k in ("maxlen", "overflow")}, table, codes)
+        if not pairs:
+            raise TableDefinitionError("map needs at least one formatvalue=canonicalvalue pair")
+        self.fwd = pairs
+        self.back: dict[str, str] = {}
+        for k, v in pairs.items():
+            self.back.setdefault(v, k)
+
+    def to_canonical(self, value):
+        try:
+            return self.fwd[value]
+        except KeyError:
+            raise TransformError(f"{value!r} is not one of {sorted(self.fwd)}") from None
+
+    def to_format(self, value):
+        try:
+            return self.back[value]
+        except KeyError:
+            raise TransformError(f"{value!r} has no counterpart (known: {sorted(self.back)})") from None
+
+
+class Code(Transform):
+    """Code look-up. `table` is `crosswalk:column` (canonical value = the crosswalk's `code` column, format value =
+    `column`; several format codes in one cell are separated by `|`, the first is written; `-` means no
+    correspondence) or a plain code table name (value checked for membership, kept as is)."""
+    name = "code"
+    needs_table = True
+
+    def __init__(self, args, table, codes):
+        super().__init__(args, table, codes)
+        name, _, column = table.partition(":")
+        if name not in codes:
+            raise TableDefinitionError(f"unknown code table {name!r}")
+        self.table_name, self.column = name, column
+        tab = codes[name]
+        self.fwd: dict[str, str] = {}     # format -> canonical
+        self.back: dict[str, str] = {}    # canonical -> format
+        self.none: set[str] = set()       # canonical codes with an explicit "no correspondence"
+        if not column:
+            self.members = set(tab)
+            return
+        self.members = None
+        sample = next(iter(tab.values()), None)
+        if sample is not None and column not in sample:
+            raise TableDefinitionError(f"code table {name!r} has no column {column!r}")
+        for code, row in tab.items():
+            cell = (row.get(column) or "").strip()
+            if cell == "-":
+                self.none.add(code)
+                continue
+            if not cell:
+                continue
+            alts = [a.strip() for a in cell.split("|") if a.strip()]
+            self.back[code] = alts[0]
+            for a in alts:
+                self.fwd.setdefault(a, code)
+
+    def to_canonical(self, value):
+        if self.members is not None:
+            if value not in self.members:
+                raise TransformError(f"{value!r} is not in code table {self.table_name}")
+            return value
+        try:
+            return self.fwd[value]
+        except KeyError:
+            raise TransformError(f"{value!r} has no row in {self.table_name} column {self.column}") from None
+
+    def to_format(self, value):
+        if self.members is not None:
+            if value not in self.members:
+                raise TransformError(f"{value!r} is not in code table {self.table_name}")
+            return value
+        try:
+            return self.back[value]
+        except KeyError:
+            if value in self.none:
+                raise TransformError(f"{value!r} has no {self.column} counterpart ({self.table_name} says none)") \
+                    from None
+            raise TransformError(f"{value!r} has no {self.column} value in {self.table_name}") from None
+
+
+class Date(Transform):
+    """Format side `format=` (strftime, default %Y%m%d); canonical side ISO 8601 date or, with
+    `canonical=datetime`, date-time."""
+    name = "date"
+    allowed_args = {"format", "canonical"}
+
+    def __init__(self, args, table, codes):
+        super().__init__(args, table, codes)
+        self.fmt = args.get("format", "%Y%m%d")
+        self.dt = args.get("canonical", "date") == "datetime"
+        if args.get("canonical", "date") not in ("date", "datetime"):
+            raise TableDefinitionError("date canonical= must be date or datetime")
+
+    def to_canonical(self, value):
+        try:
+            d = datetime.strptime(value, self.fmt)
+        except ValueError:
+            raise TransformError(f"{value!r} is not a date in the form {self.fmt}") from None
+        return d.isoformat(timespec="seconds") if self.dt else d.date().isoformat()
+
+    def to_format(self, value):
+        try:
+            d = datetime.fromisoformat(value) if self.dt or "T" in value else datetime.combine(
+                date.fromisoformat(value), datetime.min.time())
+        except ValueError:
+            raise TransformError(f"{value!r} is not an ISO 8601 date") from None
+        return d.strftime(self.fmt)
+
+
+def _decimal(value: str) -> Decimal:
+    try:
+        d = Decimal(value.replace(",", "")) if value.count(",") and "." in value else Decimal(value)
+    except InvalidOperation:
+        raise TransformError(f"{value!r} is not a number") from None
+    if not d.is_finite():
+        raise TransformError(f"{value!r} is not a finite number")
+    return d
+
+
+def _fmt(d: Decimal, decimals: int | None) -> str:
+    if decimals is not None:
+        return str(d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+    s = format(d.normalize(), "f")
+    return s
+
+
+class Number(Transform):
+    """Checks a number; writing, `decimals=N` fixes the decimal places (half-up)."""
+    name = "number"
+    allowed_args = {"decimals"}
+
+    def __init__(self, args, table, codes):
+        super().__init__(args, table, codes)
+        self.decimals = int(args["decimals"]) if args.get("decimals") else None
+
+    def to_canonical(self, value):
+        _decimal(value)
+        return value
+
+    def to_format(self, value):
+        return _fmt(_decimal(value), self.decimals)
+
+
+class Unit(Transform):
+    """Unit conversion: `canonical=kg;format=t` (same dimension); `decimals=N` when writing."""
+    name = "unit"
+    allowed_args = {"canonical", "format", "decimals"}
+
+    def __init__(self, args, table, codes):
+        super().__init__(args, table, codes)
+        try:
+            cu, fu = _UNITS[args["canonical"]], _UNITS[args["format"]]
+        except KeyError as e:
+            raise TableDefinitionError(f"unit needs canonical= and format= among {sorted(_UNITS)} ({e})") from None
+        if cu[0] != fu[0]:
+            raise TableDefinitionError(f"cannot convert {args['canonical']} to {args['format']}")
+        self.f2c = fu[1] / cu[1]
+        self.decimals = int(args["decimals"]) if args.get("decimals") else None
+
+    def to_canonical(self, value):
+        return _fmt(_decimal(value) * self.f2c, None)
+
+    def to_format(self, value):
+        return _fmt(_decimal(value) / self.f2c, self.decimals)
+
+
+class Join(Transform):
+    """Several canonical fields (`A+B` in the canonical column) in one format field, joined by `sep=`
+    (default `/`). Reading splits at the first (n-1) separators."""
+    name = "join"
+    allowed_args = {"sep"}
+    fields = 0   # any number >= 2
+
+    def __init__(self, args, table, codes):
+        super().__init__(args, table, codes)
+        self.sep = args.get("sep", "/")
+        if not self.sep:
+            raise TableDefinitionError("join needs a non-empty sep")
+
+    def split(self, value: str, n: int) -> list[str]:
+        parts = value.split(self.sep, n - 1)
+        return parts + [""] * (n - len(parts))
+
+    def join(self, values: list[str]) -> str:
+        while values and not values[-1]:
+            values = values[:-1]
+        return self.sep.join(values)
+
+
+class Now(Transform):
+    """Writes the translation time (`now`, passed in) as `format=` (default ISO 8601); nothing is read."""
+    name = "now"
+    allowed_args = {"format"}
+
+    def __init__(self, args, table, codes):
+        super().__init__(args, table, codes)
+        self.fmt = args.get("format")
+
+
+class Uuid(Transform):
+    """Writes a UUID derived from the canonical value (uuid5), so the same input gives the same identifier."""
+    name = "uuid"
+
+    def to_format(self, value):
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, "edihub:" + value))
+
+
+TRANSFORMS: dict[str, type[Transform]] = {t.name: t for t in
+                                          (Copy, Upper, Const, Map, Code, Date, Number, Unit, Join, Now, Uuid)}
+
+
+def build(name: str, args_text: str, table: str, codes: CodeTables) -> Transform:
+    cls = TRANSFORMS.get(name or "copy")
+    if cls is None:
+        raise TableDefinitionError(f"unknown transform {name!r}; known: {', '.join(sorted(TRANSFORMS))}")
+    return cls(parse_args(args_text), table, codes)

@@ -1,0 +1,300 @@
+"""translate(tree, target) -> TranslationResult: any registered format to any other, through the canonical pivot.
+
+    from translator.translate import translate, targets_for, TranslationError
+    result = translate(tree, "vnaccs:IDA", now=datetime(2024, 3, 1, tzinfo=timezone.utc))
+    result.documents   # [lxml tree], several for a fan-out (one SIVECA registration per container)
+    result.report      # MappingReport: .to_dict() (JSON) / .to_text()
+
+Reading uses the source type's mapping table, writing the target's (mappings/<family>/<Type>.csv, see
+docs/mapping-tables.md); `canonical:Declaration` / `canonical:Response` are sources and targets too. Every output
+is validated (XSD + business rules) before it is returned; an output that is not valid raises TranslationError
+naming the mapping row and the source field responsible. Tables are loaded and checked once (`Translator`).
+`python -m translator.translate --check` loads every table and prints the first error.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from lxml import etree
+
+from . import canonical as cm
+from .codes import CodeTables, default_codes
+from .mapping_engine import CONVERTED, DEFAULTED, EMPTY, FILLED, EngineError, read, write
+from .mapping_table import MappingTable, load_tables
+from .registry import Registry, default_registry
+from .validate import Validator, default_validator
+from .xpath import local, readable_path
+
+
+class TranslationError(Exception):
+    """The document cannot be translated. `row` is the mapping row (`mappings/vnaccs/IDA.csv:23`), `field` the source
+    field (readable path) or canonical field responsible, `code` a stable reason."""
+
+    def __init__(self, message: str, row: str | None = None, field: str | None = None, code: str = "translate-failed",
+                 issues: list | None = None):
+        super().__init__(message)
+        self.message, self.row, self.field, self.code = message, row, field, code
+        self.issues = issues or []
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "row": self.row, "field": self.field,
+                "issues": [i.to_dict() for i in self.issues]}
+
+    def __str__(self) -> str:
+        where = ", ".join(x for x in (f"row {self.row}" if self.row else "", f"field {self.field}" if self.field else "")
+                          if x)
+        return self.message + (f" ({where})" if where else "")
+
+
+@dataclass
+class MappingReport:
+    source: str
+    target: str
+    documents: int = 1
+    fields: list = field(default_factory=list)       # per written target field (lazy: engine Written objects)
+    dropped: list = field(default_factory=list)      # (kind, node_or_name, value, reason)
+    _dict: dict | None = None
+
+    def counts(self) -> dict:
+        c = {FILLED: 0, CONVERTED: 0, DEFAULTED: 0, EMPTY: 0}
+        for _, w in self.fields:
+            c[w.status] += 1
+        return c
+
+    def to_dict(self) -> dict:
+        if self._dict is None:
+            fields = []
+            for doc_no, w in self.fields:
+                node = w.node
+                path = ""
+                if isinstance(node, tuple):
+                    path = readable_path(node[0]) + f"/@{node[1]}"
+                elif node is not None:
+                    path = readable_path(node)
+                else:
+                    path = w.row.path.text if w.row.path else ""
+                e = {"document": doc_no, "target": path, "status": w.status, "value": w.value,
+                     "canonical": w.canonical, "source": w.source.path if w.source else None, "row": w.row.where}
+                if w.status == CONVERTED:
+                    e["from"] = w.before
+                    e["to"] = w.value
+                fields.append(e)
+            dropped = []
+            for kind, what, value, reason in self.dropped:
+                src = readable_path(what) if isinstance(what, etree._Element) else what
+                dropped.append({"source": src, "value": value, "reason": reason, "kind": kind})
+            self._dict = {"source": self.source, "target": self.target, "documents": self.documents,
+                          "summary": {**self.counts(), "dropped": len(self.dropped)},
+                          "fields": fields, "dropped": dropped}
+        return self._dict
+
+    def to_text(self) -> str:
+        d = self.to_dict()
+        s = d["summary"]
+        lines = [f"{d['source']} -> {d['target']}: {d['documents']} document(s); {s['filled']} filled, "
+                 f"{s['converted']} converted, {s['defaulted']} defaulted, {s['empty']} empty, "
+                 f"{s['dropped']} source field(s) dropped"]
+        for e in d["fields"]:
+            if e["status"] == CONVERTED:
+                detail = f"{e['from']!r} -> {e['to']!r}"
+            elif e["status"] == EMPTY:
+                detail = f"(no value for {e['canonical']})"
+            else:
+                detail = repr(e["value"])
+            src = f" <- {e['source']}" if e["source"] else ""
+            lines.append(f"  {e['status']:<9} {e['target']}  {detail}{src}  [{e['row']}]")
+        for e in d["dropped"]:
+            lines.append(f"  dropped   {e['source']}  {e['value']!r}: {e['reason']}")
+        return "\n".join(lines)
+
+
+@dataclass
+class TranslationResult:
+    documents: list
+    target: str
+    report: MappingReport
+    canonical: cm.Canonical | None = None
+
+
+class Translator:
+    """Holds the registry, code tables, validator and the loaded mapping tables; one per process."""
+
+    def __init__(self, registry: Registry | None = None, codes: CodeTables | None = None,
+                 validator: Validator | None = None, mappings_dir=None):
+        self.registry = registry or default_registry()
+        self.codes = codes or default_codes()
+        self.validator = validator or (default_validator() if registry is None and codes is None
+                                       else Validator(self.registry, self.codes))
+        self.tables: dict[str, MappingTable] = load_tables(self.registry, self.codes, mappings_dir)
+
+    # -- discovery -------------------------------------------------------------------------------------------
+    def _pivot_of(self, type_id: str) -> str | None:
+        if type_id.startswith("canonical:"):
+            return type_id.split(":", 1)[1]
+        t = self.tables.get(type_id)
+        return t.pivot if t else None
+
+    def targets_for(self, source_id: str) -> list[str]:
+        pivot = self._pivot_of(source_id)
+        if pivot is None or (not source_id.startswith("canonical:") and not self.tables[source_id].readable):
+            return []
+        out = [tid for tid, t in self.tables.items() if t.pivot == pivot and t.writable and tid != source_id]
+        if source_id != f"canonical:{pivot}":
+            out.append(f"canonical:{pivot}")
+        return sorted(out)
+
+    def resolve_target(self, target: str, doc: cm.Canonical) -> str:
+        if target in self.tables or target.startswith("canonical:"):
+            return target
+        if ":" in target:
+            raise TranslationError(f"no mapping table for {target}; known: {', '.join(sorted(self.tables))}",
+                                   code="target-unknown")
+        if target == "canonical":
+            return f"canonical:{doc.root}"
+        cands = [t for tid, t in self.tables.items()
+                 if t.type.family == target and t.writable and t.pivot == doc.root]
+        if len(cands) > 1:
+            cands = [t for t in cands if t.select and _select(t, doc)]
+        if len(cands) != 1:
+            names = ", ".join(sorted(t.id for t in cands)) or "none"
+            raise TranslationError(f"cannot choose the {target} message type for this document (candidates: "
+                                   f"{names}); name it, e.g. --to {target}:TYPE", code="target-ambiguous")
+        return cands[0].id
+
+    # -- the translation -------------------------------------------------------------------------------------
+    def to_canonical(self, tree) -> tuple[str, cm.Canonical, dict, list]:
+        root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
+        mt = self.registry.detect(root)
+        if mt is None:
+            raise TranslationError(f"unknown source format: root element {local(root.tag)!r}", code="format-unknown")
+        if mt.family == "canonical":
+            return mt.id, cm.from_xml(root), {}, []
+        table = self.tables.get(mt.id)
+        if table is None or not table.readable:
+            raise TranslationError(f"no mapping table reads {mt.id} (mappings/{mt.family}/{mt.name}.csv)",
+                                   code="source-unsupported")
+        try:
+            res = read(table, root)
+        except EngineError as e:
+            raise TranslationError(f"cannot read {mt.id}: {e.message}", e.row.where if e.row else None, e.field,
+                                   code="source-value") from None
+        return mt.id, res.doc, res.prov, res.unread
+
+    def translate(self, tree, target: str, *, now: datetime | None = None) -> TranslationResult:
+        now = now or datetime.now(timezone.utc)
+        source_id, doc, prov, unread = self.to_canonical(tree)
+        target_id = self.resolve_target(target, doc)
+        report = MappingReport(source_id, target_id)
+        for el in unread:
+            report.dropped.append(("unmapped", el, (el.text or "").strip(),
+                                   f"no row of {source_id} reads this element"))
+        if target_id.startswith("canonical:"):
+            if target_id.split(":", 1)[1] != doc.root:
+                raise TranslationError(f"{source_id} maps to canonical:{doc.root}, not {target_id}",
+                                       code="target-unknown")
+            out = cm.to_xml(doc)
+            self._check(out, target_id, None)
+            report.documents = 1
+            return TranslationResult([out], target_id, report, doc)
+        table = self.tables[target_id]
+        if table.pivot != doc.root:
+            raise TranslationError(f"{source_id} maps to canonical:{doc.root} but {target_id} is written from "
+                                   f"canonical:{table.pivot}", code="target-unknown")
+        fan_items = [None]
+        if table.fanout:
+            fan_items = doc.get(table.fanout) or []
+            if not fan_items:
+                raise TranslationError(f"{target_id} is written once per {table.fanout} and the source has none",
+                                       table.fanout_row.where, table.fanout, code="fanout-empty")
+        documents, consumed = [], set()
+        for n, item in enumerate(fan_items, 1):
+            try:
+                res = write(table, doc, prov, now, item)
+            except EngineError as e:
+                raise TranslationError(f"cannot write {target_id}: {e.message}", e.row.where if e.row else None,
+                                       e.field, code="target-value") from None
+            self._check(res.tree, target_id, res.written)
+            documents.append(res.tree)
+            consumed |= res.consumed
+            report.fields.extend((n, w) for w in res.written)
+        report.documents = len(documents)
+        self._dropped(doc, prov, consumed, report, target_id)
+        return TranslationResult(documents, target_id, report, doc)
+
+    def _dropped(self, doc, prov, consumed, report, target_id) -> None:
+        def visit(container: dict):
+            for name, value in container.items():
+                if isinstance(value, list):
+                    for item in value:
+                        visit(item)
+                    continue
+                if not value or (id(container), name) in consumed:
+                    continue
+                src = prov.get((id(container), name))
+                report.dropped.append(("canonical", src.node[0] if src and isinstance(src.node, tuple)
+                                       else (src.node if src and src.node is not None else name),
+                                       src.raw if src else value,
+                                       f"{target_id} has no field for {name}"))
+        visit(doc)
+
+    def _check(self, tree, target_id: str, written) -> None:
+        rep = self.validator.validate(tree, target_id)
+        if rep.valid:
+            return
+        first = rep.errors[0]
+        row, fld = self._blame(first, written)
+        raise TranslationError(f"the {target_id} output is not valid: {first.code}: {first.message} at {first.path}",
+                               row, fld, code="output-invalid", issues=rep.errors)
+
+    @staticmethod
+    def _blame(issue, written) -> tuple[str | None, str | None]:
+        if not written:
+            return None, None
+        for w in written:
+            node = w.node[0] if isinstance(w.node, tuple) else w.node
+            if node is not None and readable_path(node) == issue.path:
+                return w.row.where, (w.source.path if w.source else w.canonical)
+        # a missing or unexpected element: blame the row that targets an element the message names
+        for w in written:
+            if w.row.path and w.row.path.steps:
+                name = local(w.row.path.steps[-1].tag)
+                if f"'{name}'" in issue.message or f" {name} " in issue.message or f"( {name}" in issue.message:
+                    return w.row.where, (w.source.path if w.source else w.canonical)
+        return None, None
+
+
+def _select(table: MappingTable, doc: cm.Canonical) -> bool:
+    return all(c.holds(doc.get(c.field) or "") for c in table.select)
+
+
+_default: Translator | None = None
+
+
+def default_translator() -> Translator:
+    global _default
+    if _default is None:
+        _default = Translator()
+    return _default
+
+
+def translate(tree, target: str, *, now: datetime | None = None) -> TranslationResult:
+    return default_translator().translate(tree, target, now=now)
+
+
+def targets_for(source_id: str) -> list[str]:
+    return default_translator().targets_for(source_id)
+
+
+if __name__ == "__main__":
+    if "--check" in sys.argv:
+        try:
+            t = default_translator()
+        except Exception as e:  # noqa: BLE001 - report, do not trace
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(1)
+        for tid, tab in sorted(t.tables.items()):
+            print(f"{tid}: {len(tab.rows)} rows, pivot {tab.pivot}, targets {', '.join(t.targets_for(tid)) or '-'}")
+        sys.exit(0)
+    print(__doc__)
