@@ -184,6 +184,8 @@ def _verify(env, certificates, now, max_skew, trust, replay_cache) -> WsSecEvide
     soap = _soap_ns(env)
     headers = env.findall(f"{{{soap}}}Header")
     bodies = env.findall(f"{{{soap}}}Body")
+    if not headers and len(bodies) == 1:
+        raise _Fail("wssec-missing", "the envelope has no Header, so no wsse:Security", env)
     if len(headers) != 1 or len(bodies) != 1:
         raise _Fail("soap-malformed", f"the Envelope must have one Header and one Body (has {len(headers)} and "
                     f"{len(bodies)})", env)
