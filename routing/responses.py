@@ -119,7 +119,7 @@ def _messages(el, names=("Error", "Notice", "Message", "Warning", "Mensaje", "re
     for d in el.iter():
         if d is el or _local(d) not in wanted:
             continue
-        code = d.get("code") or d.get("type") or _text(d, "Code", "codigoRetorno", "ErrorCode") or \
+        code = d.get("code") or d.get("type") or _text(d, "Code", "codigoRetorno", "ErrorCode") or d.get("severity") or \
             (f"item {_text(d, 'Item')}" if _text(d, "Item") else _local(d))
         text = (d.text or "").strip() or _text(d, "Text", "Description", "mensajeRetorno", "Message") or ""
         out.append((code, text))
@@ -306,10 +306,12 @@ def _parse_prc(root: etree._Element) -> EndpointOutcome:
 
 
 # ---------------------------------------------------------------------------------------------- Iran
-_IRAN_REJECT = {"REJECTED", "CANCELLED", "PERMIT_REJECTED", "ERROR", "REFUSED"}
+_IRAN_REJECT = {"REJECTED", "CANCELLED", "PERMIT_REJECTED", "PI_REJECTED", "ERROR", "REFUSED"}
 
 
 def _parse_iran(root: etree._Element) -> EndpointOutcome:
+    """FileStatusNotification (xsd/iran): FileNumber, Status, the 8-digit OrderRegistrationNumber once REGISTERED,
+    Messages (severity, code). Accepted unless the status is a rejection or cancellation."""
     number = _text(root, "OrderRegistrationNumber", "RegistrationNumber", "OrderRegNo")
     file_no = _text(root, "FileNumber", "FileNo", "CaseNumber")
     status = _text(root, "Status", "FileStatus", "Result")
@@ -331,7 +333,7 @@ _ROOTS = {
     "CidNotification": "siveca", "CIDNotification": "siveca", "CidAcknowledgement": "siveca",
     "CIDCheckResponse": "siveca", "CidVerificationResponse": "siveca", "consultarCidResponse": "siveca",
     "DecImportResponse": "prc", "DEC_RESULT": "prc",
-    "OrderRegistrationResult": "iran", "OrderRegistrationResponse": "iran",
+    "OrderRegistrationResult": "iran", "FileStatusNotification": "iran",
 }
 _NS_HINTS = (("vnaccs", "vnaccs"), ("siveca", "siveca"), ("sofia", "siveca"), ("aduana.gov.py", "siveca"),
              ("chinaport", "prc"), ("iran", "iran"), ("ntsw", "iran"))

@@ -98,7 +98,7 @@ class AuthorityState:
             if data["fault_code"] not in ("Client", "Server"):
                 raise ValueError("fault_code must be Client or Server")
             self.fault_code = data["fault_code"]
-        for k in ("channel", "prc_channel"):
+        for k in ("channel", "prc_channel", "iran_status"):
             if k in data:
                 self.options[k] = str(data[k])
 

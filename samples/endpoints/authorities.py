@@ -307,23 +307,41 @@ def answer_prc(doc, ctx: AnswerContext):
 
 
 # ---------------------------------------------------------------------------------------------- Iran
-IRAN_NS = "urn:hub:ir:ntsw:1"
+IRAN_NS = "urn:hub:ir:cts:order-registration:1"
 
 
 def answer_iran(doc, ctx: AnswerContext):
-    """Order-registration result: the file number and the 8-digit order-registration number."""
-    ns = _ns(doc) or IRAN_NS
+    """Comprehensive Trade System: a foreign-trade file gets a FileStatusNotification (xsd/iran) with its file
+    number and, by default, status REGISTERED with the eight-digit order-registration number. The real system
+    passes through rules inquiry, permits and fee payment first (spec/siveca_iran.md B.5); the control option
+    `iran_status` makes the simulator stop at another status (e.g. NEW: a file number, no order number yet).
+    A refusal is PERMIT_REJECTED with an ERROR message."""
+    ns = IRAN_NS
     q = lambda n: f"{{{ns}}}{n}"  # noqa: E731
-    root = etree.Element(q("OrderRegistrationResult"), nsmap={None: ns})
-    _sub(root, q("CorrelationId"), _token35(_find_text(doc, "MessageId") or ctx.message_id))
-    _sub(root, q("FileNumber"), f"{ctx.now.year % 100:02d}{ctx.seq:08d}")
+    root = etree.Element(q("FileStatusNotification"), nsmap={"ord": ns}, schemaVersion="1.0")
+    h = _sub(root, q("Header"))
+    _sub(h, q("MessageId"), f"CTS-{ctx.now.year}-{ctx.seq:08d}")
+    _sub(h, q("MessageType"), "IR_FILE_STATUS_NOTIFICATION")
+    process = _find_text(doc, "Process")
+    if process in ("OPENING", "AMENDMENT", "EXTENSION", "AMENDMENT_AND_EXTENSION"):
+        _sub(h, q("Process"), process)
+    _sub(h, q("CreatedAt"), _iso(ctx.now))
+    corr = _find_text(doc, "MessageId")
+    if corr:
+        _sub(h, q("CorrelationId"), corr[:64])
+    _sub(root, q("FileNumber"), _find_text(doc, "FileNumber") or f"{ctx.now.year % 100:02d}{ctx.seq:08d}")
+    pi = _find_text(doc, "ProformaInvoiceNumber")
+    if pi:
+        _sub(root, q("ProformaInvoiceNumber"), pi[:35])
+    status = "PERMIT_REJECTED" if ctx.reject else ctx.options.get("iran_status", "REGISTERED")
+    _sub(root, q("Status"), status)
+    _sub(root, q("StatusTime"), _iso(ctx.now))
+    if status == "REGISTERED":
+        _sub(root, q("OrderRegistrationNumber"), f"{(10_000_000 + ctx.seq) % 100_000_000:08d}")
     if ctx.reject:
-        _sub(root, q("Status"), "REJECTED")
-        errs = _sub(root, q("Errors"))
-        _sub(errs, q("Error"), "Permit request rejected by a licensing organisation", code="PERMIT_REJECTED")
-        return root
-    _sub(root, q("OrderRegistrationNumber"), f"{(10_000_000 + ctx.seq) % 100_000_000:08d}")
-    _sub(root, q("Status"), "ORDER_REGISTERED")
+        msgs = _sub(root, q("Messages"))
+        _sub(msgs, q("Message"), "درخواست مجوز توسط سازمان مجوزدهنده رد شد (permit request rejected by a licensing "
+                                 "organisation; simulated)", severity="ERROR", code="PERMIT-REJECTED")
     return root
 
 

@@ -19,8 +19,8 @@ FALLBACK = {
              '<siv:Containers><siv:Container><siv:ContainerNo>MSCU1234565</siv:ContainerNo></siv:Container>'
              '<siv:Container><siv:ContainerNo>CSQU3054383</siv:ContainerNo></siv:Container></siv:Containers>'
              '</siv:SivecaExportRegistration>\n',
-    "iran": '<?xml version="1.0" encoding="UTF-8"?>\n<OrderRegistration xmlns="urn:edihub:iran:1">'
-            '<MessageId>IR-0001</MessageId><Seller>شرکت نمونه</Seller></OrderRegistration>\n',
+    "iran": '<?xml version="1.0" encoding="UTF-8"?>\n<ForeignTradeFile xmlns="urn:hub:ir:cts:order-registration:1">'
+            '<MessageId>IR-0001</MessageId><Seller>شرکت نمونه</Seller></ForeignTradeFile>\n',
 }
 
 # which sample roots are requests an authority receives
@@ -28,7 +28,7 @@ REQUEST_ROOTS = {
     "vnaccs": ("vnaccs", ("IDA", "EDA")),
     "prc": ("prc", ("DecMessage",)),
     "sofia": ("siveca", ("SivecaExportRegistration",)),
-    "iran": ("iran", ("OrderRegistration",)),
+    "iran": ("iran", ("ForeignTradeFile",)),
 }
 
 
