@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_validator_core import FORMATS, XSD, doc
+from tests.toyformat import FORMATS, XSD, doc
 
 ROOT = Path(__file__).resolve().parent.parent
 

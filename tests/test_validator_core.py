@@ -1,7 +1,5 @@
 """The validation engine on a small format made for the test: detection, XSD errors with readable paths,
 rules, code tables, registry and table errors named at load."""
-import textwrap
-
 import pytest
 
 from translator.codes import CodeTableError, CodeTables
@@ -9,40 +7,7 @@ from translator.registry import Registry, RegistryError
 from translator.rules import Finding, rule
 from translator.validate import ValidationPolicy, Validator
 
-NS = "urn:edihub:test:toy"
-
-XSD = f"""<?xml version="1.0" encoding="UTF-8"?>
-<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="{NS}" xmlns="{NS}"
-           elementFormDefault="qualified">
-  <xs:element name="Order">
-    <xs:complexType><xs:sequence>
-      <xs:element name="No" type="xs:string"/>
-      <xs:element name="Mode" type="xs:string"/>
-      <xs:element name="Item" maxOccurs="unbounded">
-        <xs:complexType><xs:sequence>
-          <xs:element name="Qty" type="xs:decimal"/>
-          <xs:element name="Country" type="xs:string"/>
-        </xs:sequence></xs:complexType>
-      </xs:element>
-    </xs:sequence></xs:complexType>
-  </xs:element>
-</xs:schema>
-"""
-
-FORMATS = f"""
-family = "toy"
-title = "Toy orders"
-[namespaces]
-t = "{NS}"
-[[types]]
-name = "Order"
-root = "{{{NS}}}Order"
-xsd = "order.xsd"
-title = "An order"
-business_key = "t:No"
-code_fields = [ {{ path = "t:Mode", table = "toy_mode" }}, {{ path = "t:Item/t:Country", table = "iso3166_alpha2" }} ]
-"""
-
+from tests.toyformat import FORMATS, NS, XSD, doc
 
 @rule("toy:Order", code="toy-qty-positive", doc="each item quantity must be above zero")
 def _qty_positive(root, ctx):
@@ -67,15 +32,6 @@ def home(tmp_path):
 @pytest.fixture
 def validator(home):
     return Validator(Registry(home / "xsd"), CodeTables(home / "codes"))
-
-
-def doc(items="<Item><Qty>2</Qty><Country>VN</Country></Item>", mode="S", ns=NS):
-    return textwrap.dedent(f"""\
-        <Order xmlns="{ns}">
-          <No>ORD-1</No>
-          <Mode>{mode}</Mode>
-          {items}
-        </Order>""").encode()
 
 
 def test_valid_document(validator):
