@@ -450,7 +450,7 @@ class SQLiteStore(Store):
             c.execute("UPDATE attempts SET finished_at = ?, outcome = ?, error = ?, status = ?, response = ?, "
                       "response_info = ? WHERE delivery_id = ? AND claim = ?",
                       (now, outcome, error, status, response, _j(response_info), cl.delivery_id, cl.claim))
-            if outcome in (S.DELIVERED, S.ACKNOWLEDGED):
+            if outcome in (S.DELIVERED, S.ACKNOWLEDGED, S.REJECTED):
                 new = outcome
             elif next_at is not None and cl.attempt < cl.max_attempts:
                 new = S.FAILED

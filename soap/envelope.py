@@ -155,13 +155,13 @@ def fault_envelope(version: str, f: Fault) -> tuple[int, bytes]:
         for qn in f.not_understood:
             uri, _, local = qn[1:].partition("}")
             nu = etree.Element(f"{{{SOAP12}}}NotUnderstood", nsmap={"nu": uri} if uri else None)
-            nu.set("qname", f"nu:{local}" if uri else local)
+            nu.set(_QTMP, qn)
             headers.append(nu)
     if f.kind == "version":
         up = etree.Element(f"{{{SOAP12}}}Upgrade", nsmap={"env12": SOAP12})
         for i, uri in enumerate((SOAP12, SOAP11)):
             sv = etree.SubElement(up, f"{{{SOAP12}}}SupportedEnvVersion", nsmap={f"v{i}": uri})
-            sv.set("qname", f"v{i}:Envelope")
+            sv.set(_QTMP, f"{{{uri}}}Envelope")
         headers.append(up)
     if version == "1.1":
         code = {"sender": "Client", "receiver": "Server", "version": "VersionMismatch",
@@ -187,7 +187,34 @@ def fault_envelope(version: str, f: Fault) -> tuple[int, bytes]:
         d = etree.SubElement(fault, f"{{{ns}}}Detail")
         d.append(detail)
         status = 400 if f.kind == "sender" else 500
-    return status, serialize(envelope(version, fault, headers))
+    env = envelope(version, fault, headers)
+    _resolve_qnames(env)
+    return status, serialize(env)
+
+
+_QTMP = "{urn:edihub:tmp}qname"
+
+
+def _resolve_qnames(env) -> None:
+    """qname attributes need a prefix in scope where they end up; lxml reuses declarations already in scope, so
+    the prefix is looked up after the envelope is assembled."""
+    for el in env.iter():
+        q = el.attrib.pop(_QTMP, None) if isinstance(el.tag, str) else None
+        if q is None:
+            continue
+        uri, _, local = q[1:].partition("}") if q.startswith("{") else ("", "", q)
+        prefix = next((p for p, u in el.nsmap.items() if u == uri and p), None)
+        if uri and prefix is None:
+            prefix = "q"
+            while prefix in el.nsmap:
+                prefix += "q"
+            # declare it on a fresh copy of the element
+            new = etree.Element(el.tag, nsmap={prefix: uri})
+            el.addprevious(new)
+            el.getparent().remove(el)
+            el = new
+        el.set("qname", f"{prefix}:{local}" if uri else local)
+    etree.cleanup_namespaces(env, keep_ns_prefixes=[p for p in ("soap", "hub") if p in env.nsmap])
 
 
 def _detail(f: Fault) -> etree._Element:
