@@ -48,9 +48,11 @@ class Authenticator:
                 from cryptography.hazmat.primitives import serialization
                 der = cert.public_bytes(serialization.Encoding.DER)
                 self.by_fingerprint[hashlib.sha256(der).hexdigest()] = p
+        self.replay = None
         if verify_envelope is None:
             try:
-                from signing.wssec import verify_envelope
+                from signing.wssec import ReplayCache, verify_envelope
+                self.replay = ReplayCache(ttl=2 * cfg.hub.clock_skew + 60)
             except ImportError:
                 verify_envelope = None
         self.verify_envelope = verify_envelope
@@ -91,8 +93,11 @@ class Authenticator:
             raise AuthError("wssec-unavailable", "WS-Security verification is not installed (signing.wssec)",
                             partner.id)
         try:
-            evidence = self.verify_envelope(envelope_root, self.certs[partner.id], now,
-                                            max_skew=self.cfg.hub.clock_skew)
+            import datetime as dt
+            kw = {"replay_cache": self.replay} if self.replay is not None else {}
+            evidence = self.verify_envelope(envelope_root, self.certs.get(partner.id, []),
+                                            dt.datetime.fromtimestamp(now, dt.timezone.utc),
+                                            max_skew=int(self.cfg.hub.clock_skew), **kw)
         except Exception as e:  # noqa: BLE001 - any verification failure is a refusal with its reason
             raise AuthError("wssec-invalid", f"WS-Security signature rejected: {getattr(e, 'message', e)}",
                             partner.id) from None

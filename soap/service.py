@@ -80,7 +80,15 @@ class SoapService:
     def _authenticate(self, req, authorization, remote, data):
         try:
             if req.security is not None:
-                partner, _ = self.rt.auth.by_wssec(req.envelope, req.security, self.hub.clock())
+                partner, ev = self.rt.auth.by_wssec(req.envelope, req.security, self.hub.clock())
+                body = getattr(ev, "body", None)
+                if body is not None:
+                    # continue with the Body the signature covers (signature wrapping defence)
+                    kids = [c for c in body if isinstance(c.tag, str)]
+                    if len(kids) != 1 or kids[0].tag != req.body_child.tag:
+                        raise AuthError("wssec-body-mismatch", "the signed Body is not the Body being processed",
+                                        partner.id)
+                    req.body_child = kids[0]
                 return partner
             return self.rt.auth.by_token(authorization)
         except AuthError as e:
