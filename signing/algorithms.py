@@ -78,8 +78,22 @@ def short(uri: str) -> str:
 def canonicalize(node, c14n_uri: str, inclusive_prefixes: list[str] | None = None) -> bytes:
     """C14N of an element (with its in-scope namespaces) or of a whole document (_ElementTree)."""
     exclusive, comments = C14N_MODES[c14n_uri]
+    if isinstance(node, etree._Element) and node.getparent() is not None:
+        node = _detached_copy(node)
     return etree.tostring(node, method="c14n", exclusive=exclusive, with_comments=comments,
                           inclusive_ns_prefixes=(inclusive_prefixes or None) if exclusive else None)
+
+
+def _detached_copy(el: etree._Element) -> etree._ElementTree:
+    """The element as the root of its own document, with every namespace declaration in scope at it.
+
+    lxml 6.1's C14N of a sub-element writes a spurious xmlns="" on grandchildren that use a default namespace
+    declared on an ancestor (e.g. .NET-style <Signature xmlns="...xmldsig#">). lxml's serialisation of a
+    sub-element is right (prefixes kept, inherited declarations written), so the subtree is serialised and
+    read back with the hardened parser before canonicalisation. xml:lang/xml:space inherited from ancestors
+    are not carried over (edihub never relies on them)."""
+    from translator.parsing import parse
+    return parse(etree.tostring(el, with_tail=False))
 
 
 def digest(uri: str, data: bytes) -> bytes:

@@ -318,12 +318,13 @@ def _choose_key(sig, si_bytes, method, sv, policy: VerifyPolicy):
     if not certs:
         raise _Fail("certificate-missing", "KeyInfo holds no X509Certificate and no certificate is configured",
                     sig.find(DS + "KeyInfo") if sig.find(DS + "KeyInfo") is not None else sig)
-    leaf = certs[0]
-    if not alg.verify_raw(leaf.public_key(), method, sv, si_bytes):
-        raise _Fail("signature-invalid", f"SignatureValue does not verify with the certificate of "
-                    f"{subject_of(leaf)} (SignedInfo, the value or the certificate was changed)",
-                    sig.find(DS + "SignatureValue"))
-    return leaf.public_key(), leaf, None, certs[1:], ""
+    # KeyInfo may list the chain in any order: the signer is the certificate whose key verifies the value
+    for leaf in certs:
+        if alg.verify_raw(leaf.public_key(), method, sv, si_bytes):
+            return leaf.public_key(), leaf, None, [c for c in certs if c is not leaf], ""
+    raise _Fail("signature-invalid", f"SignatureValue does not verify with the certificate of "
+                f"{subject_of(certs[0])} (SignedInfo, the value or the certificate was changed)",
+                sig.find(DS + "SignatureValue"))
 
 
 def _SHA256():

@@ -13,6 +13,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from .errors import SigningError
 from .evidence import subject_of
@@ -46,13 +47,24 @@ def _ext(cert, cls):
         return None
 
 
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate, allow_sha1: bool = False) -> bool:
     if cert.issuer != issuer.subject:
         return False
     try:
         cert.verify_directly_issued_by(issuer)
         return True
-    except (ValueError, TypeError, InvalidSignature):
+    except (TypeError, InvalidSignature):
+        return False
+    except ValueError:
+        pass
+    # cryptography refuses SHA-1 certificate signatures; accepted only when the store says allow_sha1
+    h = cert.signature_hash_algorithm
+    if not (allow_sha1 and isinstance(h, hashes.SHA1) and isinstance(issuer.public_key(), rsa.RSAPublicKey)):
+        return False
+    try:
+        issuer.public_key().verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), h)
+        return True
+    except InvalidSignature:
         return False
 
 
@@ -61,13 +73,14 @@ class TrustStore:
     anchors: list[x509.Certificate] = field(default_factory=list)
     crls: list[x509.CertificateRevocationList] = field(default_factory=list)
     source: str = ""
+    allow_sha1: bool = False          # accept SHA-1-signed certificates (old partner CAs): explicit only
 
     @classmethod
-    def from_dir(cls, folder: str | Path) -> "TrustStore":
+    def from_dir(cls, folder: str | Path, allow_sha1: bool = False) -> "TrustStore":
         folder = Path(folder)
         if not folder.is_dir():
             raise SigningError("trust-store-unreadable", f"{folder}: not a folder")
-        store = cls(source=str(folder))
+        store = cls(source=str(folder), allow_sha1=allow_sha1)
         for p in sorted(folder.iterdir()):
             suffix = p.suffix.lower()
             if suffix in (".pem", ".crt", ".cer", ".der"):
@@ -84,8 +97,8 @@ class TrustStore:
         return store
 
     @classmethod
-    def from_certificates(cls, anchors, crls=()) -> "TrustStore":
-        return cls(list(anchors), list(crls), "memory")
+    def from_certificates(cls, anchors, crls=(), allow_sha1: bool = False) -> "TrustStore":
+        return cls(list(anchors), list(crls), "memory", allow_sha1)
 
     def _check_crl(self, cert: x509.Certificate, issuer: x509.Certificate, now: dt.datetime) -> None:
         for crl in self.crls:
@@ -113,7 +126,7 @@ class TrustStore:
         current = cert
         pool = list(intermediates)
         for _ in range(MAX_CHAIN):
-            anchor = next((a for a in self.anchors if _issued_by(current, a)), None)
+            anchor = next((a for a in self.anchors if _issued_by(current, a, self.allow_sha1)), None)
             if anchor is not None:
                 self._check_issuer(anchor, now)
                 self._check_crl(current, anchor, now)
@@ -122,7 +135,7 @@ class TrustStore:
                 return chain
             if any(a == current for a in self.anchors):   # a self-signed anchor used directly
                 return chain
-            inter = next((c for c in pool if c != current and _issued_by(current, c)), None)
+            inter = next((c for c in pool if c != current and _issued_by(current, c, self.allow_sha1)), None)
             if inter is None:
                 break
             self._check_issuer(inter, now)
