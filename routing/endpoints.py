@@ -23,7 +23,8 @@ from lxml import etree
 
 from translator.parsing import ParseError, parse
 
-from .responses import SOAP11_NS, SOAP12_NS, EndpointOutcome, ResponseError, find_fault, parse_document
+from .responses import (SOAP11_NS, SOAP12_NS, EndpointOutcome, ResponseError, correlates, find_fault, parse_document,
+                        request_ids)
 
 KINDS = ("soap", "http", "directory")
 TRANSPORTS = ("httpx", "zeep")
@@ -33,6 +34,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 # SOAP fault codes a retry cannot cure (the sender's fault); Server/Receiver faults are retryable.
 NON_RETRYABLE_FAULTS = frozenset({"Client", "Sender", "VersionMismatch", "MustUnderstand", "DataEncodingUnknown"})
 RETRYABLE_STATUS = frozenset({408, 425, 429})
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024     # a larger answer is cut off and reported, never read whole
 
 _KEYS = {"kind", "url", "path", "soap_version", "soap_action", "prebuilt_envelope", "transport", "wsdl",
          "operation", "family", "timeout", "headers", "max_attempts", "backoff", "max_backoff", "concurrency",
@@ -156,13 +158,14 @@ class EndpointResponse:
     elapsed: float = 0.0
     error: str | None = None
     location: str | None = None          # directory kind: the file written
+    correlated: bool = True              # False when the answer names another message as the one it answers
 
     def to_dict(self) -> dict:
         return {
             "endpoint_id": self.endpoint_id, "ok": self.ok, "retryable": self.retryable, "status": self.status,
             "body": self.body.decode("utf-8", "replace"), "outcome": self.outcome.to_dict() if self.outcome else None,
             "fault_code": self.fault_code, "elapsed": round(self.elapsed, 6), "error": self.error,
-            "location": self.location,
+            "location": self.location, "correlated": self.correlated,
         }
 
 
@@ -317,6 +320,29 @@ def _transport_error(cfg: EndpointConfig, exc: Exception, elapsed: float, timeou
                             elapsed, err)
 
 
+def _too_large(cfg: EndpointConfig, status: int, elapsed: float) -> EndpointResponse:
+    # the endpoint may have taken the message; a retry carries the same idempotency key, so it is safe
+    return EndpointResponse(cfg.id, False, True, status, b"", None, None, elapsed,
+                            f"answer larger than {MAX_RESPONSE_BYTES} bytes (HTTP {status}); not read")
+
+
+def _correlate(resp: EndpointResponse, payload: bytes, message_id: str, key: str | None) -> EndpointResponse:
+    """Mark an answer that names another message as the one it answers (correlated=False, error set)."""
+    out = resp.outcome
+    if out is None or not out.correlation_id or out.correlation_id in (message_id, key):
+        return resp
+    try:
+        ids = request_ids(parse(payload).getroot())
+    except ParseError:
+        ids = ()
+    if correlates(out, message_id, *ids, *((key,) if key else ())):
+        return resp
+    from dataclasses import replace
+    return replace(resp, correlated=False,
+                   error=f"the answer correlates to {out.correlation_id!r}, not to message {message_id!r} "
+                         f"(ids in the document: {', '.join(ids) or 'none'})")
+
+
 # ---------------------------------------------------------------------------------------------- directory
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -403,14 +429,21 @@ async def deliver(cfg: EndpointConfig, payload: bytes, *, message_id: str, idemp
     own = client is None
     c = client or httpx.AsyncClient()
     try:
-        r = await c.post(url, content=body, headers=headers, timeout=t)
-        data = r.content
+        async with c.stream("POST", url, content=body, headers=headers, timeout=t) as r:
+            chunks, size = [], 0
+            async for chunk in r.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    return _too_large(cfg, r.status_code, time.monotonic() - t0)
+                chunks.append(chunk)
+            status = r.status_code
     except Exception as e:  # noqa: BLE001
         return _transport_error(cfg, e, time.monotonic() - t0, t)
     finally:
         if own:
             await c.aclose()
-    return classify(cfg, r.status_code, data, time.monotonic() - t0)
+    return _correlate(classify(cfg, status, b"".join(chunks), time.monotonic() - t0), payload, message_id,
+                      idempotency_key)
 
 
 def deliver_sync(cfg: EndpointConfig, payload: bytes, *, message_id: str, idempotency_key: str | None = None,
@@ -427,11 +460,18 @@ def deliver_sync(cfg: EndpointConfig, payload: bytes, *, message_id: str, idempo
     own = client is None
     c = client or httpx.Client()
     try:
-        r = c.post(url, content=body, headers=headers, timeout=t)
-        data = r.content
+        with c.stream("POST", url, content=body, headers=headers, timeout=t) as r:
+            chunks, size = [], 0
+            for chunk in r.iter_bytes():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    return _too_large(cfg, r.status_code, time.monotonic() - t0)
+                chunks.append(chunk)
+            status = r.status_code
     except Exception as e:  # noqa: BLE001
         return _transport_error(cfg, e, time.monotonic() - t0, t)
     finally:
         if own:
             c.close()
-    return classify(cfg, r.status_code, data, time.monotonic() - t0)
+    return _correlate(classify(cfg, status, b"".join(chunks), time.monotonic() - t0), payload, message_id,
+                      idempotency_key)

@@ -9,7 +9,7 @@ from routing.endpoints import EndpointConfig, classify, deliver, deliver_sync
 from routing.responses import correlates, request_ids, vnaccs_number_ok
 from translator import parse
 
-from endpoint_payloads import payload
+from endpoint_payloads import ROOT, payload
 
 AUTHORITIES = ["vnaccs", "sofia", "prc", "iran"]
 FAMILY = {"vnaccs": "vnaccs", "sofia": "siveca", "prc": "prc", "iran": "iran"}
@@ -201,3 +201,34 @@ def test_to_dict_is_json_safe(base):
     r = deliver_sync(cfg(base, "prc"), payload("prc"), message_id="d")
     d = json.loads(json.dumps(r.to_dict()))
     assert d["ok"] and d["outcome"]["family"] == "prc" and d["outcome"]["reference"] == r.outcome.reference
+
+
+# ---------------------------------------------------------------------------------------------- odd answers
+def _mock_client(status, body, headers=None):
+    return httpx.Client(transport=httpx.MockTransport(lambda req: httpx.Response(status, content=body,
+                                                                                 headers=headers or {})))
+
+
+def test_an_oversized_answer_is_not_read_whole():
+    from routing import endpoints
+    big = b"<a>" + b"x" * (endpoints.MAX_RESPONSE_BYTES + 10) + b"</a>"
+    c = EndpointConfig.from_dict("m", {"kind": "http", "url": "http://127.0.0.1:9/x"})
+    r = deliver_sync(c, payload("prc"), message_id="m", client=_mock_client(200, big))
+    assert not r.ok and r.retryable and r.body == b"" and "larger than" in r.error
+
+
+def test_an_answer_for_another_message_is_flagged():
+    answer = ((ROOT / "samples/siveca/cid_notification_1container.xml").read_bytes())
+    c = EndpointConfig.from_dict("m", {"kind": "http", "url": "http://127.0.0.1:9/x"})
+    r = deliver_sync(c, payload("sofia"), message_id="ours", client=_mock_client(200, answer))
+    assert r.ok and r.outcome.accepted and not r.correlated
+    assert "correlates to" in r.error
+    own = answer.replace(b"0b6c2f3e-6a0e-4b4e-9d1c-7f5a2b0c9e11", b"ours")
+    r2 = deliver_sync(c, payload("sofia"), message_id="ours", client=_mock_client(200, own))
+    assert r2.ok and r2.correlated and r2.error is None
+
+
+def test_a_2xx_answer_that_is_not_xml_is_delivered_with_a_note():
+    c = EndpointConfig.from_dict("m", {"kind": "http", "url": "http://127.0.0.1:9/x"})
+    r = deliver_sync(c, payload("prc"), message_id="m", client=_mock_client(200, b"OK thanks"))
+    assert r.ok and r.outcome is None and r.error.startswith("answer is not XML")
