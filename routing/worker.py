@@ -137,6 +137,13 @@ class DeliveryWorker:
             info.pop("body", None)          # the body is stored as bytes next to it
         kw = dict(status=None if resp.status is None else str(resp.status), response=resp.body or None,
                   response_info=info)
+        if resp.ok and getattr(resp, "correlated", True) is False:
+            # the answer is about another message: not a receipt for ours; retry under the same key
+            retry = c.attempt < c.max_attempts
+            new = self.store.finish_attempt(c, now, S.FAILED, error=resp.error or "uncorrelated answer",
+                                            next_at=now + self.backoff(c.route, c.attempt) if retry else None, **kw)
+            self.stats["failed" if new == S.FAILED else "dead"] += 1
+            return
         if resp.ok:
             if outcome is not None and not outcome.accepted:
                 state, err = S.REJECTED, "refused by the authority: " + (
