@@ -124,7 +124,8 @@ Declaration:
   GoodsItem[]:
     SequenceNumeric  006  integer  Goods item number.
     ClassificationID  145  code  Commodity code (national tariff code, 8 to 10 digits).
-    Description  137  string  Description of goods.
+    Description  137  string  Description of goods (in the declaring country's language).
+    DescriptionEnglish  137  string  Description of goods in English.
     Specification  -  string  Specification / model (PRC GModel 规格型号).
     Quantity  -  decimal  Declared (transaction) quantity.
     QuantityUnitCode  -  code  Unit of the declared quantity, UN/ECE Rec 20 (crosswalk xw_unit).
@@ -152,10 +153,15 @@ Declaration:
     TareMassMeasure  -  decimal  Tare weight in kilograms.
     GrossMassMeasure  -  decimal  Gross weight of the goods in the container in kilograms.
   Document[]:
-    CategoryCode  D031  code  licence (supervision certificate), accompanying (随附单证) or attached (electronic attachment).
+    CategoryCode  D031  code  licence, accompanying (随附单证), attached (electronic attachment) or origin (certificate of origin linked to goods items).
     TypeCode  D006  code  Document type, national code.
     ID  D005  string  Document reference number.
     Name  -  string  File name or title.
+    GoodsItemSequence  006  integer  Goods item the document refers to.
+    LineID  -  string  Line of the document the goods item refers to (e.g. item of a certificate of origin).
+  Packaging[]:
+    QuantityQuantity  144  integer  Number of packages of this type.
+    TypeCode  141  code  Package type, UN/ECE Rec 21 (crosswalk xw_package_type).
 Response:
   DeclarationID  D014  string  Number of the declaration the response is about.
   SystemReferenceID  -  string  Customs-system reference (PRC SeqNo / CUS_CIQ_NO).

@@ -11,8 +11,8 @@ from datetime import datetime
 from lxml import etree
 
 from . import canonical as cm
-from .mapping_table import Condition, MappingTable, Row
-from .mapping_transforms import Join, TransformError
+from .mapping_table import AnyOf, Condition, MappingTable, Row
+from .mapping_transforms import Join, SkipValue, TransformError
 from .xpath import readable_path
 
 
@@ -39,6 +39,7 @@ class Source:
     node: object
     raw: str
     row: Row
+    value: str = ""
 
     @property
     def path(self) -> str:
@@ -68,6 +69,10 @@ def _value_at(ctx, row: Row):
 
 def _holds(conds: tuple[Condition, ...], item: dict | None, doc: dict, extra: dict | None = None) -> bool:
     for c in conds:
+        if isinstance(c, AnyOf):
+            if not any(_holds(alt, item, doc, extra) for alt in c):
+                return False
+            continue
         v = None
         if item is not None:
             v = item.get(c.field)
@@ -103,7 +108,7 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True) -
             if item is not None and doc.get(name):
                 return          # header field read from a group: first item wins
         target[name] = value
-        prov[(id(target), name)] = Source(node, raw, row)
+        prov[(id(target), name)] = Source(node, raw, row, value)
 
     def apply(row: Row, ctx, item: dict | None) -> None:
         if row.when and not _holds(row.when, item, doc):
@@ -131,6 +136,8 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True) -
                         put(n, part, item, node, raw, row)
                 return
             value = t.to_canonical(raw)
+        except SkipValue:
+            return
         except TransformError as e:
             raise EngineError(str(e), row, node) from None
         put(row.canonical[0], value, item, node, raw, row)
@@ -195,6 +202,17 @@ class WriteResult:
     consumed: set            # (id(container), canonical name)
 
 
+def _occupied(ctx, path) -> bool:
+    el = ctx
+    for step in path.steps:
+        el = _child(el, step, create=False)
+        if el is None:
+            return False
+    if path.attr:
+        return bool(el.get(path.attr))
+    return bool(el.text) or len(el) > 0
+
+
 def _child(parent, step, create: bool):
     el = parent.find(step.find_expr) if step.attrs else parent.find(step.tag)
     if el is None and create:
@@ -232,6 +250,11 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
         conts = [container_of(n, item) for n in row.canonical]
         values = [c.get(n) or "" for c, n in zip(conts, row.canonical)]
         src = prov.get((id(conts[0]), row.canonical[0])) if row.canonical else None
+        if _occupied(ctx, row.path):
+            # a fallback row: an earlier row already wrote this target; its value stands for these fields too
+            for c, n in zip(conts, row.canonical):
+                consumed.add((id(c), n))
+            return
         status = FILLED
         try:
             if t.name == "now":
@@ -248,29 +271,24 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
                                       f"(canonical {'+'.join(row.canonical)} is empty)", row, None,
                                       "+".join(row.canonical))
                 else:
-                    written.append(Written(None, row, EMPTY, "", "+".join(row.canonical), src))
+                    if not all(cm.is_extension(n) for n in row.canonical):
+                        written.append(Written(None, row, EMPTY, "", "+".join(row.canonical), src))
                     return
             elif isinstance(t, Join):
                 out = t.join(values)
             else:
                 out = t.to_format(values[0])
             out = t.limit(out)
+        except SkipValue:
+            written.append(Written(None, row, EMPTY, "", "+".join(row.canonical), src))
+            return
         except TransformError as e:
             raise EngineError(str(e), row, src.node if src else None, "+".join(row.canonical)) from None
-        # fallback rows: the first row that writes a path wins
         p = row.path
         el = ctx
-        for i, step in enumerate(p.steps):
-            last = i == len(p.steps) - 1
-            nxt = _child(el, step, create=False)
-            if nxt is None:
-                nxt = etree.SubElement(el, step.tag, dict(step.attrs) if step.attrs else None)
-            elif last and not p.attr and (nxt.text or len(nxt)):
-                return
-            el = nxt
+        for step in p.steps:
+            el = _child(el, step, create=True)
         if p.attr:
-            if el.get(p.attr):
-                return
             el.set(p.attr, out)
             node = (el, p.attr)
         else:
@@ -304,8 +322,12 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
                     and table.fanout_row.args.get("link") == "yes":
                 items = _linked(items, fan_item)
             for item in items:
-                if row.when and not _holds(row.when, item, doc):
-                    continue
+                if row.when:
+                    if not _holds(row.when, item, doc):
+                        continue
+                    for c in row.when:            # the item's category is expressed by where it is written
+                        if isinstance(c, Condition) and c.field in item:
+                            consumed.add((id(item), c.field))
                 el = make(root, row.path)
                 for x in rows:
                     put(x, el, item)

@@ -100,7 +100,13 @@ class Condition:
         return (value in self.values) != self.negate
 
 
-def parse_when(text: str, check_field) -> tuple[Condition, ...]:
+class AnyOf(tuple):
+    """Alternatives (`a=1 & b=2 || c=3`): holds when one conjunction holds. `field`-less, evaluated by the engine."""
+
+
+def parse_when(text: str, check_field):
+    if "||" in text:
+        return (AnyOf(parse_when(alt, check_field) for alt in text.split("||")),)
     conds = []
     for part in [p.strip() for p in text.split("&") if p.strip()]:
         m = re.match(r"^([^!=]+?)\s*(!=|=)\s*(.*)$", part)

@@ -18,6 +18,11 @@ class TransformError(ValueError):
     pass
 
 
+class SkipValue(Exception):
+    """A code with no counterpart under `missing=skip`: the row leaves its target empty (a later fallback row or an
+    extension carries the value)."""
+
+
 class TableDefinitionError(ValueError):
     """Raised at load time for a bad transform/args/table; the loader adds file and row."""
 
@@ -144,9 +149,13 @@ class Code(Transform):
     correspondence) or a plain code table name (value checked for membership, kept as is)."""
     name = "code"
     needs_table = True
+    allowed_args = {"missing"}
 
     def __init__(self, args, table, codes):
         super().__init__(args, table, codes)
+        self.skip = args.get("missing", "error") == "skip"
+        if args.get("missing", "error") not in ("error", "skip"):
+            raise TableDefinitionError("missing must be error or skip")
         name, _, column = table.partition(":")
         if name not in codes:
             raise TableDefinitionError(f"unknown code table {name!r}")
@@ -182,6 +191,8 @@ class Code(Transform):
         try:
             return self.fwd[value]
         except KeyError:
+            if self.skip:
+                raise SkipValue() from None
             raise TransformError(f"{value!r} has no row in {self.table_name} column {self.column}") from None
 
     def to_format(self, value):
@@ -192,6 +203,8 @@ class Code(Transform):
         try:
             return self.back[value]
         except KeyError:
+            if self.skip:
+                raise SkipValue() from None
             if value in self.none:
                 raise TransformError(f"{value!r} has no {self.column} counterpart ({self.table_name} says none)") \
                     from None
@@ -199,23 +212,28 @@ class Code(Transform):
 
 
 class Date(Transform):
-    """Format side `format=` (strftime, default %Y%m%d); canonical side ISO 8601 date or, with
+    """Format side `format=` (strftime, default %Y%m%d; `a|b` accepts several when reading, writes the first); canonical side ISO 8601 date or, with
     `canonical=datetime`, date-time."""
     name = "date"
     allowed_args = {"format", "canonical"}
 
     def __init__(self, args, table, codes):
         super().__init__(args, table, codes)
-        self.fmt = args.get("format", "%Y%m%d")
+        self.fmts = args.get("format", "%Y%m%d").split("|")
+        self.fmt = self.fmts[0]
         self.dt = args.get("canonical", "date") == "datetime"
         if args.get("canonical", "date") not in ("date", "datetime"):
             raise TableDefinitionError("date canonical= must be date or datetime")
 
     def to_canonical(self, value):
-        try:
-            d = datetime.strptime(value, self.fmt)
-        except ValueError:
-            raise TransformError(f"{value!r} is not a date in the form {self.fmt}") from None
+        for fmt in self.fmts:
+            try:
+                d = datetime.strptime(value, fmt)
+                break
+            except ValueError:
+                continue
+        else:
+            raise TransformError(f"{value!r} is not a date in the form {' or '.join(self.fmts)}") from None
         return d.isoformat(timespec="seconds") if self.dt else d.date().isoformat()
 
     def to_format(self, value):
@@ -258,7 +276,8 @@ class Number(Transform):
         return value
 
     def to_format(self, value):
-        return _fmt(_decimal(value), self.decimals)
+        d = _decimal(value)
+        return value if self.decimals is None else _fmt(d, self.decimals)
 
 
 class Unit(Transform):

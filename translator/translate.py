@@ -21,11 +21,15 @@ from lxml import etree
 
 from . import canonical as cm
 from .codes import CodeTables, default_codes
-from .mapping_engine import CONVERTED, DEFAULTED, EMPTY, FILLED, EngineError, read, write
+from .mapping_engine import CONVERTED, DEFAULTED, EMPTY, FILLED, EngineError, _holds, read, write
 from .mapping_table import MappingTable, load_tables
 from .registry import Registry, default_registry
 from .validate import Validator, default_validator
 from .xpath import local, readable_path
+
+
+# canonical fields that describe the source declaration rather than carry its data: never reported as dropped
+CONTEXT_FIELDS = {"DeclarationCountryCode"}
 
 
 class TranslationError(Exception):
@@ -74,7 +78,7 @@ class MappingReport:
                 elif node is not None:
                     path = readable_path(node)
                 else:
-                    path = w.row.path.text if w.row.path else ""
+                    path = getattr(w, "target", None) or (w.row.path.text if w.row.path else "")
                 e = {"document": doc_no, "target": path, "status": w.status, "value": w.value,
                      "canonical": w.canonical, "source": w.source.path if w.source else None, "row": w.row.where}
                 if w.status == CONVERTED:
@@ -197,6 +201,8 @@ class Translator:
             out = cm.to_xml(doc)
             self._check(out, target_id, None)
             report.documents = 1
+            for (_, name), src in prov.items():
+                report.fields.append((1, _CanonicalEntry(name, src)))
             return TranslationResult([out], target_id, report, doc)
         table = self.tables[target_id]
         if table.pivot != doc.root:
@@ -224,15 +230,21 @@ class Translator:
         return TranslationResult(documents, target_id, report, doc)
 
     def _dropped(self, doc, prov, consumed, report, target_id) -> None:
+        # a source element read into several canonical fields (a code and its national extension) counts as
+        # carried when any of them reached the target
+        used_nodes = {id(_node(src)) for key, src in prov.items() if key in consumed and _node(src) is not None}
+
         def visit(container: dict):
             for name, value in container.items():
                 if isinstance(value, list):
                     for item in value:
                         visit(item)
                     continue
-                if not value or (id(container), name) in consumed:
+                if not value or (id(container), name) in consumed or name in CONTEXT_FIELDS:
                     continue
                 src = prov.get((id(container), name))
+                if src is not None and _node(src) is not None and id(_node(src)) in used_nodes:
+                    continue
                 report.dropped.append(("canonical", src.node[0] if src and isinstance(src.node, tuple)
                                        else (src.node if src and src.node is not None else name),
                                        src.raw if src else value,
@@ -265,8 +277,24 @@ class Translator:
         return None, None
 
 
+class _CanonicalEntry:
+    """A report entry for a canonical target: the canonical field, filled or converted from its source."""
+
+    def __init__(self, name, src):
+        self.node, self.row, self.canonical, self.source = None, src.row, name, src
+        self.target = name
+        self.value = src.value
+        converted = bool(src.raw) and src.raw != src.value
+        self.status = CONVERTED if converted else (DEFAULTED if not src.raw else FILLED)
+        self.before = src.raw if converted else ""
+
+
+def _node(src):
+    return src.node[0] if isinstance(src.node, tuple) else src.node
+
+
 def _select(table: MappingTable, doc: cm.Canonical) -> bool:
-    return all(c.holds(doc.get(c.field) or "") for c in table.select)
+    return _holds(table.select, None, doc)
 
 
 _default: Translator | None = None
