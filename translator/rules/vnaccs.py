@@ -41,7 +41,12 @@ LABEL = {
     "RE": "Mã miễn / giảm / không chịu thuế", "REG": "Số tiền thuế được giảm", "CMN": "Mô tả hàng hóa",
     "UPR": "Đơn giá hóa đơn", "BPR": "Trị giá hóa đơn", "QN1": "Số lượng 1", "IN1": "Mã loại phí bảo hiểm",
     "IP2": "Điều kiện giá hóa đơn", "BL": "Số vận đơn", "DNO": "Tổng số tờ khai chia nhỏ", "BNO": "Số nhánh",
-    "Lines": "Danh sách dòng hàng", "Channel": "Luồng", "IP4": "Tổng trị giá hóa đơn",
+    "Lines": "Danh sách dòng hàng", "Channel": "Luồng", "IP4": "Tổng trị giá hóa đơn", "CHB": "Mã bộ phận xử lý tờ khai",
+    "IMC": "Mã người nhập khẩu", "IMA": "Địa chỉ người nhập khẩu", "EPC": "Mã người xuất khẩu",
+    "EPA": "Địa chỉ người xuất khẩu", "IMO": "Mã nước người nhập khẩu", "BL1": "Số vận đơn",
+    "ST": "Mã địa điểm lưu kho hàng chờ thông quan dự kiến", "DST": "Mã địa điểm dỡ hàng", "PSC": "Mã địa điểm xếp hàng",
+    "IP1": "Mã phân loại giá hóa đơn", "IP3": "Mã đồng tiền của hóa đơn", "IVP": "Phương thức thanh toán",
+    "CMD": "Mã số hàng hóa",
     "FR3": "Phí vận chuyển", "IN3": "Phí bảo hiểm",
 }
 
@@ -226,7 +231,7 @@ def invoice_reference(root, ctx):
         yield Finding(iv1, f"{item('IV1')} A (commercial invoice) needs {item('IV3')}")
     if kind == "D" and inv.find(_q("IV2")) is None:
         yield Finding(iv1, f"{item('IV1')} D (e-invoice) needs {item('IV2')}, the number IVA returned")
-    if kind != "D" and inv.find(_q("IV2")) is not None:
+    if kind and kind != "D" and inv.find(_q("IV2")) is not None:
         yield Finding(inv.find(_q("IV2")), f"{item('IV2')} is given but {item('IV1')} is {kind}, not D (e-invoice)")
 
 
@@ -346,7 +351,9 @@ def _foreign_script(text: str) -> str | None:
     return None
 
 
-@rule(*DECLARATIONS, code="vnaccs-description-language", doc="goods descriptions are in Vietnamese or English")
+@rule(*DECLARATIONS, code="vnaccs-description-language", severity="warning",
+      doc="goods descriptions are in Vietnamese or English (warning: a translated declaration may carry the source "
+          "language until the Vietnamese declarant translates it)")
 def description_language(root, ctx):
     for line in _lines(root):
         el = line.find(_q("CMN"))
@@ -355,6 +362,40 @@ def description_language(root, ctx):
             name = unicodedata.name(bad, f"U+{ord(bad):04X}")
             yield Finding(el, f"{item('CMN')} contains {bad!r} ({name}): descriptions are written in Vietnamese or "
                               f"English (Latin script); translate it")
+
+
+# -- completeness (warnings) ---------------------------------------------------------------------------------------
+# Items a declaration needs before VNACCS registers it [I]: the public sources list the items but not which are
+# mandatory. They are optional in the XSD so that a declaration translated from another country (a PRC export
+# becoming a Vietnamese import) validates as a draft; these warnings name what the Vietnamese declarant must add.
+NEEDED = {
+    "vnaccs:IDA": ("CH", "CHB", "ICD", "Importer/IMC", "Importer/IMA", "Exporter/EPA", "Transport/BL1", "Transport/ST",
+                   "Transport/ARR", "Transport/DST", "Transport/PSC", "Invoice/IV1", "Invoice/IP1", "Invoice/IP3",
+                   "Invoice/IP4", "IVP"),
+    "vnaccs:EDA": ("CH", "CHB", "ICD", "Exporter/EPC", "Exporter/EPA", "Importer/IMA", "Importer/IMO", "Transport/ST",
+                   "Transport/DST", "Transport/PSC", "Invoice/IV1", "Invoice/IP1", "Invoice/IP3", "Invoice/IP4", "IVP"),
+}
+
+
+@rule(*DECLARATIONS, code="vnaccs-missing-item", severity="warning",
+      doc="an item VNACCS needs to register the declaration is missing (a draft, e.g. translated from abroad)")
+def missing_item(root, ctx):
+    for path in NEEDED[ctx.mtype.id]:
+        *parents, name = path.split("/")
+        parent = _child(root, *parents) if parents else root
+        if parent is not None and parent.find(_q(name)) is None:
+            yield Finding(parent, f"{item(name)} is missing: VNACCS needs it to register the declaration; "
+                                  f"the Vietnamese declarant must add it")
+
+
+@rule(*DECLARATIONS, code="vnaccs-hs-national-digits", severity="warning",
+      doc="a 6-digit HS code lacks the Vietnamese national digits 7-8")
+def hs_national_digits(root, ctx):
+    for line in _lines(root):
+        el = line.find(_q("CMD"))
+        if el is not None and len(_text(el)) == 6:
+            yield Finding(el, f"{item('CMD')} {_text(el)} has the 6 international HS digits only: VNACCS needs the "
+                              f"8-digit code of the Vietnamese tariff")
 
 
 # -- results -----------------------------------------------------------------------------------------------------
