@@ -153,13 +153,17 @@ def _one(parent, tag, what):
     return found[0]
 
 
+_ID_XPATH = etree.XPath("//@*[local-name()='Id' or local-name()='ID' or local-name()='id']")
+
+
 def id_index(root: etree._Element) -> dict[str, list[etree._Element]]:
+    """Id value -> elements carrying it (Id, ID, id, wsu:Id, xml:id). One XPath pass over the document."""
     index: dict[str, list[etree._Element]] = {}
-    for el in root.iter(etree.Element):
-        for a in ID_ATTRS:
-            v = el.get(a)
-            if v is not None:
-                index.setdefault(v, []).append(el)
+    for a in _ID_XPATH(root):
+        name = a.attrname
+        if "}" in name and name not in ID_ATTRS:
+            continue
+        index.setdefault(str(a), []).append(a.getparent())
     return index
 
 
@@ -381,7 +385,7 @@ def _verify_tree(tree: etree._ElementTree, policy: VerifyPolicy) -> SignatureEvi
     if len(refs) != want:
         raise _Fail("reference-count", f"profile {profile.name} expects exactly {want} Reference(s); SignedInfo "
                     f"has {len(refs)}", si)
-    ids = id_index(root)
+    ids = id_index(root) if any((r.get("URI") or "").startswith("#") for r in refs) else {}
     ref_ev = []
     for ref in refs:
         target, computed, dm = resolve_reference(ref, sig, root, ids, {profile.c14n_method}, policy.refuse_comments)

@@ -74,6 +74,7 @@ class TrustStore:
     crls: list[x509.CertificateRevocationList] = field(default_factory=list)
     source: str = ""
     allow_sha1: bool = False          # accept SHA-1-signed certificates (old partner CAs): explicit only
+    _checked: dict = field(default_factory=dict, repr=False)   # (cert fp, issuer fp) -> signature verified
 
     @classmethod
     def from_dir(cls, folder: str | Path, allow_sha1: bool = False) -> "TrustStore":
@@ -100,11 +101,28 @@ class TrustStore:
     def from_certificates(cls, anchors, crls=(), allow_sha1: bool = False) -> "TrustStore":
         return cls(list(anchors), list(crls), "memory", allow_sha1)
 
+    def _issued(self, cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+        """_issued_by with a memo: signatures over certificates and CRLs are checked once per store."""
+        if cert.issuer != issuer.subject:
+            return False
+        key = (_fp(cert), _fp(issuer))
+        ok = self._checked.get(key)
+        if ok is None:
+            ok = self._checked[key] = _issued_by(cert, issuer, self.allow_sha1)
+        return ok
+
+    def _crl_signed_by(self, crl, issuer) -> bool:
+        key = (crl.fingerprint(hashes.SHA256()), _fp(issuer))
+        ok = self._checked.get(key)
+        if ok is None:
+            ok = self._checked[key] = crl.is_signature_valid(issuer.public_key())
+        return ok
+
     def _check_crl(self, cert: x509.Certificate, issuer: x509.Certificate, now: dt.datetime) -> None:
         for crl in self.crls:
             if crl.issuer != issuer.subject:
                 continue
-            if not crl.is_signature_valid(issuer.public_key()):
+            if not self._crl_signed_by(crl, issuer):
                 raise SigningError("crl-invalid", f"the CRL of {subject_of(issuer)} is not signed by it")
             nxt = crl.next_update_utc
             if nxt is not None and _aware(now) > nxt:
@@ -126,7 +144,7 @@ class TrustStore:
         current = cert
         pool = list(intermediates)
         for _ in range(MAX_CHAIN):
-            anchor = next((a for a in self.anchors if _issued_by(current, a, self.allow_sha1)), None)
+            anchor = next((a for a in self.anchors if self._issued(current, a)), None)
             if anchor is not None:
                 self._check_issuer(anchor, now)
                 self._check_crl(current, anchor, now)
@@ -135,7 +153,7 @@ class TrustStore:
                 return chain
             if any(a == current for a in self.anchors):   # a self-signed anchor used directly
                 return chain
-            inter = next((c for c in pool if c != current and _issued_by(current, c, self.allow_sha1)), None)
+            inter = next((c for c in pool if c != current and self._issued(current, c)), None)
             if inter is None:
                 break
             self._check_issuer(inter, now)
