@@ -169,7 +169,8 @@ Response:
   DeclarationOfficeID  065  code  Office that issued the response.
   IssueDateTime  D011  datetime  When the response was issued.
   StatusCode  -  code  Status as an edihub category (crosswalk xw_response_status): accepted, rejected, released, ...
-  ChannelCode  -  code  Inspection channel: green, yellow or red.
+  ChannelCode  -  code  Inspection channel: green, yellow or red (crosswalk xw_channel).
+  StatusText  -  string  Free-text note on the status (PRC NOTE / ErrorMessage).
   ExitEntryDate  024  date  Date of export or import confirmed by customs.
   AcceptanceDate  023  date  Acceptance (declaration) date confirmed by customs.
   Message[]:
