@@ -137,3 +137,19 @@ def test_days_to_expiry_with_warning_threshold(pki):
     assert soon["hub.pem"].status == "warning" and soon["hub.pem"].days_left == 15
     assert soon["ca.pem"].status == "ok"
     assert expiry_of(certs, NOW)[0].name.endswith("expired.pem")      # soonest first
+
+
+def test_signers_from_configuration_and_their_expiry(pki):
+    from signing.config import configured_certificates, load_signers
+    tables = {"hub": {"key": str(pki / "hub.p12"), "password_env": "HUB_PW", "profile": "xades-bes"},
+              "gm": {"key": str(pki / "sm2.key"), "profile": "sm2-sm3", "key_name": "hub-sm2"}}
+    signers = load_signers(tables, env={"HUB_PW": "edihub-dev"})
+    assert signers["hub"].profile.name == "xades-bes" and signers["gm"].signer.key_kind == "sm2"
+    report = expiry_of(configured_certificates(signers), NOW, warn_days=30)
+    assert [(e.name, e.status, e.days_left) for e in report] == [("hub", "ok", 365)]
+    with pytest.raises(SigningError) as e:
+        load_signers(tables, env={})
+    assert e.value.code == "config-invalid" and "HUB_PW" in e.value.message
+    with pytest.raises(SigningError) as e:
+        load_signers({"x": {"profile": "default"}})
+    assert e.value.code == "config-invalid"
