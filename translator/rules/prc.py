@@ -137,10 +137,11 @@ def parse_date(value: str) -> tuple[int, int, int] | None:
 # message structure
 # --------------------------------------------------------------------------------------------------------------
 _ONCE = {NS + n: n for n in ("DecHead", "DecLists")}
-_AT_MOST_ONCE = {NS + n: n for n in ("DecContainers", "DecLicenseDocus", "DecRequestCerts", "DecOtherPacks",
-                                     "DecCopLimits", "DecUsers", "DecCopPromises", "DecRoyaltyFee", "DecFreeTxt",
-                                     "DecSign")}
-_AT_MOST_ONCE[DS + "Signature"] = "ds:Signature"
+_AT_MOST_ONCE = {NS + n: f"{n} ({zh})" for n, zh in (
+    ("DecContainers", "集装箱"), ("DecLicenseDocus", "随附单证"), ("DecRequestCerts", "申请单证"),
+    ("DecOtherPacks", "其他包装"), ("DecCopLimits", "企业资质"), ("DecUsers", "使用人"), ("DecCopPromises", "企业承诺"),
+    ("DecRoyaltyFee", "特许权使用费"), ("DecFreeTxt", "自由文本"), ("DecSign", "报关单签名"))}
+_AT_MOST_ONCE[DS + "Signature"] = "ds:Signature (数字签名)"
 
 
 @rule(DEC, code="prc-group-count")
