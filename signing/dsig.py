@@ -37,6 +37,7 @@ XADES = "{%s}" % XADES_NS
 XADES_SIGNED_PROPS_TYPE = "http://uri.etsi.org/01903#SignedProperties"
 EC_NS = "http://www.w3.org/2001/10/xml-exc-c14n#"
 WSU_ID = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd}Id"
+XADES_MAX_SKEW = 300          # seconds a XAdES SigningTime may lie ahead of the verifier's clock
 ID_ATTRS = ("Id", "ID", "id", WSU_ID, "{http://www.w3.org/XML/1998/namespace}id")
 
 
@@ -276,7 +277,10 @@ def _cover_element(policy: VerifyPolicy, tree: etree._ElementTree) -> etree._Ele
         if el is None:
             raise _Fail("cover-missing", "the element that must be signed is not in the document")
         return el
-    found = tree.xpath(policy.cover, namespaces=policy.namespaces)
+    try:
+        found = tree.xpath(policy.cover, namespaces=policy.namespaces)
+    except etree.XPathError as e:
+        raise _Fail("cover-invalid", f"policy.cover {policy.cover!r} is not a usable XPath: {e}") from None
     if not isinstance(found, list) or len(found) != 1 or not isinstance(found[0], etree._Element):
         raise _Fail("cover-missing", f"{policy.cover} must select exactly one element; it selects "
                     f"{len(found) if isinstance(found, list) else 'a non-element'}")
@@ -413,7 +417,7 @@ def _verify_tree(tree: etree._ElementTree, policy: VerifyPolicy) -> SignatureEvi
                         f"{subject_of(cert)} cannot be trusted")
     signing_time = None
     if profile.xades:
-        signing_time = _check_xades(sig, refs, ref_ev, cert, profile)
+        signing_time = _check_xades(sig, refs, ref_ev, cert, profile, policy.now)
     cover = _cover_element(policy, tree)
     doc_refs = [r for r in ref_ev if r.element is not None and r.element.tag != XADES + "SignedProperties"]
     if not any(r.element is cover for r in doc_refs):
@@ -423,7 +427,7 @@ def _verify_tree(tree: etree._ElementTree, policy: VerifyPolicy) -> SignatureEvi
                              key_name, cover, readable_path(cover), signing_time, chain, trusted_by)
 
 
-def _check_xades(sig, refs, ref_ev, cert, profile) -> str:
+def _check_xades(sig, refs, ref_ev, cert, profile, now: dt.datetime) -> str:
     sp_refs = [(r, e) for r, e in zip(refs, ref_ev) if r.get("Type") == XADES_SIGNED_PROPS_TYPE]
     if len(sp_refs) != 1:
         raise _Fail("xades-malformed", "exactly one Reference must carry the SignedProperties type", sig)
@@ -438,6 +442,15 @@ def _check_xades(sig, refs, ref_ev, cert, profile) -> str:
     st = sp.find(f"{XADES}SignedSignatureProperties/{XADES}SigningTime")
     if st is None or not (st.text or "").strip():
         raise _Fail("xades-malformed", "SigningTime is missing", sp)
+    try:
+        when = dt.datetime.fromisoformat(st.text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise _Fail("xades-malformed", f"SigningTime {st.text.strip()!r} is not an xsd:dateTime", st) from None
+    when = when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    now = now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
+    if when > now + dt.timedelta(seconds=XADES_MAX_SKEW):
+        raise _Fail("xades-signing-time-future", f"SigningTime {st.text.strip()} lies after now "
+                    f"({now:%Y-%m-%dT%H:%M:%SZ}) by more than {XADES_MAX_SKEW}s", st)
     cds = sp.findall(f"{XADES}SignedSignatureProperties/{XADES}SigningCertificateV2/{XADES}Cert/{XADES}CertDigest")
     if not cds or cert is None:
         raise _Fail("xades-malformed", "SigningCertificateV2/Cert/CertDigest is missing", sp)

@@ -109,3 +109,18 @@ def test_unreadable_input_is_a_result_not_a_traceback(trust):
     assert not res.valid and res.code == "xml-malformed"
     res = verify(b"<a/>", VerifyPolicy(now=NOW, trust=trust))
     assert not res.valid and res.code == "signature-missing"
+
+
+def test_xades_signing_time_in_the_future_is_refused(decl, signers, trust):
+    import datetime as dt
+    data = sign(decl, "xades-bes", signers["hub"], now=NOW + dt.timedelta(hours=1)).data
+    res = verify(data, VerifyPolicy(now=NOW, profiles=("xades-bes",), trust=trust))
+    assert not res.valid and res.code == "xades-signing-time-future"
+    res = verify(data, VerifyPolicy(now=NOW + dt.timedelta(minutes=58), profiles=("xades-bes",), trust=trust))
+    assert res.valid
+
+
+def test_bad_cover_xpath_is_a_result(decl, signers, trust):
+    data = sign(decl, "default", signers["hub"]).data
+    res = verify(data, VerifyPolicy(now=NOW, trust=trust, cover="/d:DecMessage["))
+    assert not res.valid and res.code == "cover-invalid"

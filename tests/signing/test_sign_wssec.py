@@ -158,3 +158,18 @@ def test_xmlsec1_verifies_ws_security_output(ns, signers, pki, tmp_path, xmlsec1
     p = subprocess.run([xmlsec1, "--verify", "--pubkey-cert-pem", str(pki / "hub.pem"), "--id-attr:Id", "Body",
                         "--id-attr:Id", "Timestamp", str(f)], capture_output=True, text=True, timeout=60)
     assert p.returncode != 0
+
+
+def test_payload_in_a_default_namespace_declared_on_the_envelope(signers, pki, tmp_path, xmlsec1):
+    """Payload in a default namespace declared on the Envelope (outside the signed Body): the exclusive-C14N
+    digest over the Body agrees with xmlsec1. (The inclusive-C14N case where lxml writes a spurious xmlns="" is
+    caught by the W3C vector aleksey enveloping-sha256-rsa-sha256 in test_sign_interop.py.)"""
+    env = parse(f'<soap:Envelope xmlns:soap="{SOAP11}" xmlns="urn:payload"><soap:Body><Ping><a>1</a><b>2</b>'
+                f'</Ping></soap:Body></soap:Envelope>'.encode())
+    data = sign_envelope(env, signers["hub"], NOW)
+    assert verify_envelope(parse(data), [signers["hub"].certificate], NOW).body is not None
+    f = tmp_path / "env.xml"
+    f.write_bytes(data)
+    p = subprocess.run([xmlsec1, "--verify", "--pubkey-cert-pem", str(pki / "hub.pem"), "--id-attr:Id", "Body",
+                        "--id-attr:Id", "Timestamp", str(f)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
