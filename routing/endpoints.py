@@ -188,7 +188,22 @@ def document_bytes(payload: bytes) -> bytes:
         data = data[m.end():]
     elif payload[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return etree.tostring(parse(payload).getroot(), encoding="utf-8", xml_declaration=False)
-    return data.strip()
+    return _strip_prolog(data).rstrip()
+
+
+_PROLOG_ITEM = re.compile(rb"\s*(?:<!--.*?-->|<\?.*?\?>)", re.S)
+
+
+def _strip_prolog(data: bytes) -> bytes:
+    """Drop comments and processing instructions before the document element (they would otherwise land in the
+    SOAP Body next to the document); a DOCTYPE is left for the parser of the receiving side to refuse."""
+    pos = 0
+    while True:
+        m = _PROLOG_ITEM.match(data, pos)
+        if not m:
+            break
+        pos = m.end()
+    return data[pos:].lstrip()
 
 
 def soap_envelope(payload: bytes, version: str = "1.1") -> bytes:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -189,7 +190,8 @@ def _open_dxp(root: etree._Element) -> etree._Element:
 def unwrap(root: etree._Element) -> etree._Element:
     """Strip a SOAP envelope and/or a DXP transport envelope; return the business document."""
     if _local(root) == "Envelope" and _ns(root) in SOAP_NAMESPACES:
-        root = soap_body_child(root)
+        # a standalone copy: the answer's own tree (validation, receipts, translation back see just the document)
+        root = copy.deepcopy(soap_body_child(root))
     if _local(root) == "DxpMsg":
         root = _open_dxp(root)
     return root
@@ -329,7 +331,7 @@ PARSERS: dict[str, Callable[[etree._Element], EndpointOutcome]] = {
 
 # answer roots known without the registry (local name -> family)
 _ROOTS = {
-    "VnaccsResponse": "vnaccs", "VnaccsResult": "vnaccs", "RegistrationResult": "vnaccs",
+    "VnaccsResponse": "vnaccs", "IDC": "vnaccs", "EDC": "vnaccs",
     "CidNotification": "siveca", "CIDNotification": "siveca", "CidAcknowledgement": "siveca",
     "CIDCheckResponse": "siveca", "CidVerificationResponse": "siveca", "consultarCidResponse": "siveca",
     "DecImportResponse": "prc", "DEC_RESULT": "prc",

@@ -98,7 +98,9 @@ class AuthorityState:
             if data["fault_code"] not in ("Client", "Server"):
                 raise ValueError("fault_code must be Client or Server")
             self.fault_code = data["fault_code"]
-        for k in ("channel", "prc_channel", "iran_status"):
+        if "prc_answer" in data and data["prc_answer"] not in ("DEC_RESULT", "DecImportResponse"):
+            raise ValueError("prc_answer must be DEC_RESULT or DecImportResponse")
+        for k in ("channel", "prc_channel", "iran_status", "prc_answer"):
             if k in data:
                 self.options[k] = str(data[k])
 

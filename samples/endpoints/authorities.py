@@ -273,6 +273,7 @@ def _copy_into(el, ns):
 
 
 # ---------------------------------------------------------------------------------------------- PRC
+PRC_NS = "http://www.chinaport.gov.cn/dec"
 PRC_REJECT_CHANNEL = "E"      # 海关退单/不受理
 PRC_ACCEPT_CHANNEL = "L"      # 海关已接收
 
@@ -285,14 +286,30 @@ def prc_customs_number(office: str, year: int, import_: bool, serial: int) -> st
 
 
 def answer_prc(doc, ctx: AnswerContext):
-    """DEC_RESULT (no namespace) with CUS_CIQ_NO (the 18-character unified number), ENTRY_ID (customs number) and
-    CHANNEL (L 海关已接收; E 退单 when refusing)."""
+    """DEC_RESULT (no namespace; default) with CUS_CIQ_NO (the 18-character unified number), ENTRY_ID (customs
+    number) and CHANNEL (L 海关已接收; E 退单 when refusing). With the control option prc_answer =
+    "DecImportResponse" the first, communication-level receipt is answered instead (ResponseCode 0 + SeqNo, or
+    ResponseCode 1 + ErrorMessage when refusing), in namespace http://www.chinaport.gov.cn/dec."""
     ie = (_find_text(doc, "IEFlag", "IEflag") or "I").upper()
-    office = _find_text(doc, "CustomMaster", "IEPort", "DeclPort") or "5300"
+    office = _find_text(doc, "CustomMaster", "IEPort", "DeclPort") or ""
+    office = office[:4] if re.fullmatch(r"[0-9]{4}", office[:4]) else "0000"
     seq_no = _find_text(doc, "SeqNo", "PreEntryId")
     year = ctx.now.year
     if not seq_no or not re.fullmatch(r"[0-9A-Z]{18}", seq_no):
         seq_no = prc_customs_number(office, year, ie == "I", 100_000_000 + ctx.seq)
+    if ctx.options.get("prc_answer") == "DecImportResponse":
+        ns = PRC_NS
+        q = lambda n: f"{{{ns}}}{n}"  # noqa: E731
+        root = etree.Element(q("DecImportResponse"), nsmap={None: ns})
+        _sub(root, q("ResponseCode"), "1" if ctx.reject else "0")
+        if ctx.reject:
+            _sub(root, q("ErrorMessage"), "报关单数据校验不通过（模拟）")
+        client_seq = _find_text(doc, "ClientSeqNo")
+        if client_seq:
+            _sub(root, q("ClientSeqNo"), client_seq[:64])
+        if not ctx.reject:
+            _sub(root, q("SeqNo"), seq_no)
+        return root
     root = etree.Element("DEC_RESULT")
     _sub(root, "CUS_CIQ_NO", seq_no)
     entry = "" if ctx.reject else prc_customs_number(office, year, ie == "I", ctx.seq)
@@ -300,8 +317,7 @@ def answer_prc(doc, ctx: AnswerContext):
     _sub(root, "NOTICE_DATE", ctx.now.strftime("%Y-%m-%dT%H:%M:%S"))
     _sub(root, "CHANNEL", ctx.options.get("prc_channel", PRC_REJECT_CHANNEL if ctx.reject else PRC_ACCEPT_CHANNEL))
     _sub(root, "NOTE", "海关退单" if ctx.reject else "海关已接收")
-    _sub(root, "CUSTOM_MASTER", office[:4])
-    _sub(root, "I_E_DATE", "")
+    _sub(root, "CUSTOM_MASTER", office)
     _sub(root, "D_DATE", ctx.now.strftime("%Y-%m-%d"))
     return root
 

@@ -232,3 +232,49 @@ def test_a_2xx_answer_that_is_not_xml_is_delivered_with_a_note():
     c = EndpointConfig.from_dict("m", {"kind": "http", "url": "http://127.0.0.1:9/x"})
     r = deliver_sync(c, payload("prc"), message_id="m", client=_mock_client(200, b"OK thanks"))
     assert r.ok and r.outcome is None and r.error.startswith("answer is not XML")
+
+
+@pytest.mark.parametrize("version, ctype", [("1.1", "text/xml; charset=utf-8"),
+                                            ("1.2", 'application/soap+xml; charset=utf-8; action="urn:a#Submit"')])
+def test_request_headers_and_envelope(version, ctype):
+    seen = []
+
+    def handler(req):
+        seen.append(req)
+        return httpx.Response(200, content=b"")
+    c = EndpointConfig.from_dict("h", {"kind": "soap", "url": "http://127.0.0.1:9/x", "soap_version": version,
+                                       "soap_action": "urn:a#Submit", "headers": {"X-Partner": "vn-01"}})
+    doc = payload("vnaccs")
+    r = deliver_sync(c, doc, message_id="mid-1", idempotency_key="mid-1:r1",
+                     client=httpx.Client(transport=httpx.MockTransport(handler)))
+    assert r.ok and r.outcome is None and r.error is None
+    h = seen[0].headers
+    assert (h["content-type"], h["x-edihub-message-id"], h["idempotency-key"], h["x-partner"]) == \
+        (ctype, "mid-1", "mid-1:r1", "vn-01")
+    assert ("soapaction" in h) is (version == "1.1") and h.get("soapaction", '"urn:a#Submit"') == '"urn:a#Submit"'
+    env = parse(seen[0].content).getroot()
+    body_doc = env[0][0]
+    # the document travels byte for byte (minus its XML declaration) inside the Body
+    root_start = doc.index(b"<" + etree_local(parse(doc).getroot()).encode())
+    assert doc[root_start:].strip() in seen[0].content
+    assert b"<!--" not in seen[0].content or b"<!--" in doc[root_start:]
+    assert etree_local(body_doc) == etree_local(parse(doc).getroot())
+
+
+def etree_local(el):
+    return el.tag.rpartition("}")[2]
+
+
+def test_http_kind_posts_the_document_itself():
+    seen = []
+    c = EndpointConfig.from_dict("h", {"kind": "http", "url": "http://127.0.0.1:9/x"})
+    deliver_sync(c, payload("prc"), message_id="m", client=httpx.Client(transport=httpx.MockTransport(
+        lambda req: seen.append(req) or httpx.Response(202))))
+    assert seen[0].content == payload("prc") and seen[0].headers["content-type"] == "application/xml; charset=utf-8"
+
+
+def test_non_utf8_payload_is_reencoded_inside_the_envelope():
+    from routing.endpoints import soap_envelope
+    latin = '<?xml version="1.0" encoding="ISO-8859-1"?><A>Asunción</A>'.encode("iso-8859-1")
+    env = parse(soap_envelope(latin, "1.1")).getroot()
+    assert env[0][0].text == "Asunción"

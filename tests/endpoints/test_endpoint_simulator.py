@@ -153,3 +153,15 @@ def test_runner_reports_a_busy_port():
         assert r.returncode == 2 and b"cannot listen" in r.stderr and b"Traceback" not in r.stderr
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("reject", [False, True])
+def test_prc_can_answer_with_the_import_response(base, control, reject):
+    control("prc", prc_answer="DecImportResponse", **({"mode": "reject"} if reject else {}))
+    r = deliver_sync(EndpointConfig.from_dict("x", {"kind": "soap", "url": f"{base}/prc"}), payload("prc"),
+                     message_id="imp")
+    assert r.ok and r.outcome.kind == "DecImportResponse" and r.outcome.accepted is (not reject)
+    if not reject:
+        assert len(r.outcome.reference) == 18
+    from translator import validate
+    assert validate(r.outcome.document_root.getroottree()).valid      # the answer's own tree, not the envelope
