@@ -187,11 +187,16 @@ def test_total_price_tolerance_follows_written_precision(validator, price, qty, 
 
 def test_consolidated_declaration_numbers_accepted(validator):
     """Position 9 is I / E on a consolidated declaration (spec/prc.md fields 1, 2)."""
-    data = _edited("import_1_line.xml", lambda r: (_set(r, "d:DecHead/d:PreEntryId", "22482024I000123456"),
-                                                  _set(r, "d:DecHead/d:EntryId", "22482024I000654321")))
-    assert validate(validator, data)[0].valid
-    data = _edited("import_1_line.xml", lambda r: _set(r, "d:DecHead/d:PreEntryId", "22482024E000123456"))
-    assert validate(validator, data)[0].codes() == {"prc-ie-flag-mismatch"}
+    def consolidated(flag, bill="2024100120241031"):
+        return lambda r: (_set(r, "d:DecHead/d:PreEntryId", f"22482024{flag}000123456"),
+                          _set(r, "d:DecHead/d:EntryId", f"22482024{flag}000654321"),
+                          _set(r, "d:DecHead/d:BillNo", bill))
+    report = validate(validator, _edited("import_1_line.xml", consolidated("I")))[0]
+    assert report.valid, [i.to_dict() for i in report.errors]
+    assert validate(validator, _edited("import_1_line.xml", consolidated("E")))[0].codes() == {
+        "prc-ie-flag-mismatch"}
+    assert validate(validator, _edited("import_1_line.xml", consolidated("I", "2024100120241131")))[0].codes() == {
+        "prc-consolidated-bill"}    # 31 November
 
 
 def test_business_keys(validator):

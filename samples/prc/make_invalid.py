@@ -118,6 +118,8 @@ CASES = {
         set_item(r, "GNo", "7", 8), drop(r, "d:DecContainers"))),
     "prc-container-goods": (IMP, "container lists goods line 2, which does not exist",
                             lambda r: r.find("d:DecContainers/d:Container/d:GoodsNo", N).__setattr__("text", "1,2")),
+    "prc-container-weight": (IMP, "container gross 2100 kg below its tare 2230 kg",
+                             lambda r: r.find("d:DecContainers/d:Container/d:GoodsContaWt", N).__setattr__("text", "2100")),
     "prc-total-mismatch": (IMP, "total 39500.00 is not 9850 x 4", lambda r: set_item(r, "DeclTotal", "39500.00")),
     "prc-total-mismatch__export": (EXP, "line 6: total off by 1 USD", lambda r: set_item(r, "DeclTotal", "88501.00", 6)),
     "prc-quantity-unit": (IMP, "second legal quantity without its unit",
@@ -131,6 +133,13 @@ CASES = {
     # ---- transport and scenarios ----------------------------------------------------------------------------
     "prc-one-bill": (IMP, "two bills of lading", lambda r: set_head(r, "BillNo", "MEDUQ4123987,MEDUQ4123988")),
     "prc-one-bill__two-houses": (IMP, "two house bills", lambda r: set_head(r, "BillNo", "MEDUQ4123987*H001*H002")),
+    "prc-transit-traf-name": (IMP, "transit name @ + 12 digits", lambda r: set_head(r, "TrafName", "@123456789012")),
+    "prc-consolidated-bill": (IMP, "consolidated declaration (position 9 = I) with an ordinary B/L", lambda r: (
+        set_head(r, "PreEntryId", "22482024I000123456"), set_head(r, "EntryId", "22482024I000654321"))),
+    "prc-consolidated-bill__dates-reversed": (IMP, "consolidated declaration whose period ends before it starts",
+                                              lambda r: (set_head(r, "PreEntryId", "22482024I000123456"),
+                                                         set_head(r, "EntryId", ""),
+                                                         set_head(r, "BillNo", "2024103120241001"))),
     "prc-no-crossing": (IMP, "bonded-warehouse move (TrafMode 8) with vessel, B/L and a foreign country",
                         lambda r: (set_head(r, "TrafMode", "8"), set_head(r, "DDate", "20241015"))),
     "prc-no-crossing__transaction-mode": (EXP, "logistics-centre move (W) on export with CIF", lambda r: (
@@ -157,6 +166,11 @@ CASES = {
                           lambda r: set_head(r, "PromiseItmes", "000")),
     "prc-promise-items__digit": (IMP, "confirmation digit 2", lambda r: set_head(r, "PromiseItmes", "012")),
     "prc-import-only-field": (EXP, "port of departure on an export", lambda r: set_head(r, "DespPortCode", "DEU000")),
+    "prc-import-dest-code": (IMP, "import goods line without the administrative division DestCode",
+                             lambda r: drop(r, "d:DecLists/d:DecList/d:DestCode")),
+    "prc-processing-duty-mode": (IMP, "processing trade (0615) with 征免 6 保证金 instead of 3 全免",
+                                 lambda r: (set_head(r, "TradeMode", "0615"), set_head(r, "CutMode", "503"),
+                                            set_head(r, "ManualNo", "C22484500123"), set_item(r, "DutyMode", "6"))),
     "prc-origin-proof": (IMP, "origin proof under agreement 05 (not an agreement code)",
                          lambda r: add_doc(r, "Y", "<05>C2024IT0001234")),
     "prc-origin-proof__two-proofs": (IMP, "two origin proofs", lambda r: (
@@ -206,6 +220,8 @@ CASES = {
                                        lambda r: set_head(r, "Colour", "red")),
     "xsd-structure__repeated-element": (IMP, "GrossWet twice",
                                         lambda r: etree.SubElement(head(r), q("GrossWet")).__setattr__("text", "385")),
+    "xsd-pattern__aeo-code": (IMP, "AEO code without its country prefix",
+                              lambda r: set_head(r, "OverseasConsignorCode", "123456789012")),
     "xsd-length__entry-id": (IMP, "EntryId with 19 characters", lambda r: set_head(r, "EntryId", "2248202410006543210")),
     # ---- import response ------------------------------------------------------------------------------------
     "prc-response-error-message": (RESP, "failure without its error message",

@@ -15,6 +15,8 @@ import re
 import threading
 from decimal import Decimal, InvalidOperation
 
+from lxml import etree
+
 from . import Finding, rule
 
 NS = "{http://www.chinaport.gov.cn/dec}"
@@ -413,6 +415,22 @@ def container_goods(root, ctx):
                               f"is not a 项号 of this declaration (comma-separated item numbers)")
 
 
+@rule(DEC, code="prc-container-weight")
+def container_weight(root, ctx):
+    """箱货重量 GoodsContaWt is the container's own weight plus the goods (spec/prc.md field 32 rule 28), so it
+    cannot be below 集装箱自重 ContainerWt."""
+    containers = root.find(NS + "DecContainers")
+    if containers is None:
+        return
+    for c in containers.iterchildren(NS + "Container"):
+        total_el, tare_el = c.find(NS + "GoodsContaWt"), c.find(NS + "ContainerWt")
+        total, tare = number(text(total_el)), number(text(tare_el))
+        if total is not None and tare is not None and total < tare:
+            yield Finding(total_el, f"箱货重量 GoodsContaWt {text(total_el)} kg of container "
+                                    f"{text(c.find(NS + 'ContainerId'))} is below its 自重 ContainerWt "
+                                    f"{text(tare_el)} kg; it is the tare plus the goods")
+
+
 @rule(DEC, code="prc-total-mismatch")
 def total_price(root, ctx):
     """总价 DeclTotal (field 38) equals 单价 DeclPrice (field 37) × 成交数量 GQty (field 36 line 3) up to the
@@ -505,6 +523,43 @@ def one_bill(root, ctx):
             "*" in value and "_" in value):
         yield Finding(el, f"提运单号 BillNo (field 11) {value!r} holds more than one bill of lading; declare one "
                           f"B/L (master*house or master_house) per declaration")
+
+
+_TRANSIT_NAME = re.compile(r"@([0-9]{16}|[0-9]{13})?")
+
+
+@rule(DEC, code="prc-transit-traf-name")
+def transit_traf_name(root, ctx):
+    """运输工具名称 TrafName (field 10) of a customs-transit declaration starts with @: then it is @ alone,
+    @ + the 16-digit transit declaration pre-entry number, or @ + the 13-digit manifest number
+    (spec/prc.md field 10, V47)."""
+    v = view(root)
+    el, value = v.get("TrafName")
+    if value.startswith("@") and not _TRANSIT_NAME.fullmatch(value):
+        yield Finding(el, f"运输工具名称 TrafName (field 10) {value!r}: a transit name is @ alone, @ + the 16-digit "
+                          f"transit pre-entry number or @ + the 13-digit manifest number")
+
+
+@rule(DEC, code="prc-consolidated-bill")
+def consolidated_bill(root, ctx):
+    """A consolidated declaration (集中申报: I or E at position 9 of the pre-entry / customs number) gives in
+    提运单号 BillNo (field 11) the start and end dates of the goods' import/export, YYYYMMDDYYYYMMDD
+    (spec/prc.md field 11, §4.3; the 16-character form of the Catalan source), the start not after the end
+    [INFERRED there, V08]."""
+    v = view(root)
+    flags = {v.get(n)[1][8:9] for n in ("PreEntryId", "EntryId")}
+    if not flags & {"I", "E"}:
+        return
+    el, value = v.get("BillNo")
+    if not value:
+        return
+    start, end = parse_date(value[:8]), parse_date(value[8:])
+    if len(value) != 16 or start is None or end is None:
+        yield Finding(el, f"提运单号 BillNo (field 11) {value!r}: a consolidated declaration gives the start and "
+                          f"end dates of the goods' import/export as YYYYMMDDYYYYMMDD")
+    elif start > end:
+        yield Finding(el, f"提运单号 BillNo (field 11) {value}: the start date {value[:8]} is after the end date "
+                          f"{value[8:]}")
 
 
 @rule(DEC, code="prc-no-crossing")
@@ -695,6 +750,40 @@ def import_only_fields(root, ctx):
     if value:
         yield Finding(el, f"启运港 DespPortCode (field 17) {value} is filled on an export declaration; it is "
                           f"an import-only field")
+
+
+_NO_DEST_CODE = etree.XPath("d:DecLists/d:DecList[not(normalize-space(d:DestCode))]",
+                            namespaces={"d": NS[1:-1]})
+
+
+@rule(DEC, code="prc-import-dest-code")
+def import_dest_code(root, ctx):
+    """On import, 境内目的地 (field 42) gives besides the domestic region the county-level administrative
+    division, DestCode (spec/prc.md field 42, V26)."""
+    v = view(root)
+    if v.get("IEFlag")[1] != "I":
+        return
+    for item in _NO_DEST_CODE(root):
+        yield Finding(item, f"境内目的地 of 项号 {text(item.find(NS + 'GNo'))} (field 42): on import the "
+                            f"administrative division DestCode (目的地代码, county level) is required")
+
+
+@rule(DEC, code="prc-processing-duty-mode")
+def processing_duty_mode(root, ctx):
+    """Processing trade (supervision modes marked processing_trade in prc_supervision_mode): where the manual
+    says deposit (保金/保证金) or letter of guarantee (保函), 征免 is written as 全免 (spec/prc.md field 43, V80);
+    the levy methods concerned and the code written instead are the processing_trade_as column of
+    prc_levy_method."""
+    v = view(root)
+    mode = ctx.codes["prc_supervision_mode"].get(v.get("TradeMode")[1])
+    if not mode or mode.get("processing_trade") != "yes":
+        return
+    methods = ctx.codes["prc_levy_method"]
+    for el in root.iterfind(f"{LISTS}/{LIST}/{NS}DutyMode"):
+        instead = (methods.get(text(el)) or {}).get("processing_trade_as")
+        if instead:
+            yield Finding(el, f"征免 DutyMode (field 43) {text(el)} ({methods[text(el)]['label']}) on a processing-"
+                              f"trade declaration: write {instead} ({methods[instead]['label']}) instead")
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -74,6 +74,10 @@ TYPES = {
     "District": ('<xs:pattern value="([0-9]{5})?"/>', "A 5-digit domestic region code (国内地区代码) or empty."),
     "AdminDivision": ('<xs:pattern value="([0-9]{6})?"/>',
                       "A 6-digit administrative-division code (行政区划代码) or empty."),
+    "AeoCode": ('<xs:pattern value="([A-Z]{2}[0-9A-Z]{1,28}|NO)?"/>',
+                "An AEO code of the overseas party: its country (region) code + its enterprise code, e.g. "
+                "SG123456789012 (spec/prc.md field 8), NO when there is no overseas party, or empty when the "
+                "party is not a mutually recognised AEO."),
     "HsOrEmpty": ('<xs:pattern value="([0-9]{10})?"/>', "A 10-digit commodity code or empty."),
 }
 # enumerations kept equal to a code table (tests/test_samples.py checks the equality)
@@ -190,12 +194,12 @@ HEAD = [
     ("NoOtherPack", [], "无其他包装", "1 = no other packaging.", t(1), 0),
     ("OrgCode", [], "检验检疫受理机关", "Inspection and quarantine receiving authority.", t(10), 0),
     ("OverseasConsignorCode", [8], "境外发货人代码", "Overseas consignor code (AEO code: country code + "
-     "enterprise code, e.g. SG123456789012) — import.", t(30), 0),
+     "enterprise code, e.g. SG123456789012) — import.", "AeoCode", 0),
     ("OverseasConsignorCname", [8], "境外发货人名称(中文)", "Overseas consignor name in Chinese — import.", t(150), 0),
     ("OverseasConsignorEname", [8], "境外发货人名称(外文)", "Overseas consignor name in English (NO when there is "
      "none) — import.", t(150), 0),
     ("OverseasConsignorAddr", [8], "境外发货人地址", "Overseas consignor address — import.", t(200), 0),
-    ("OverseasConsigneeCode", [8], "境外收货人代码", "Overseas consignee code (AEO code) — export.", t(30), 0),
+    ("OverseasConsigneeCode", [8], "境外收货人代码", "Overseas consignee code (AEO code) — export.", "AeoCode", 0),
     ("OverseasConsigneeEname", [8], "境外收货人名称(外文)", "Overseas consignee name in English (NO when there "
      "is none) — export.", t(150), 0),
     ("DomesticConsigneeEname", [], "境内收货人名称(外文)", "Domestic consignee name in a foreign language.", t(150), 0),
