@@ -262,14 +262,18 @@ def net_not_above_gross(root, ctx):
                           f"(毛重 / Peso bruto {gross} kg)")
 
 
-@rule(REGISTRATION, code="siveca-line-numbering", doc="goods lines are numbered 1, 2, 3 ... in order")
+@rule(REGISTRATION, code="siveca-line-numbering",
+      doc="goods lines are numbered in ascending order without repeats (PRC item numbers are kept)")
 def line_numbering(root, ctx):
     for c in R_CONTAINERS(root):
-        for expected, item in enumerate(R_GOODS(c), 1):
-            if item.get("line") != str(expected):
-                yield Finding(item, f"商品项号 / Número de ítem: goods line {item.get('line')} is at position "
-                                    f"{expected}; lines must be numbered 1, 2, 3 ... without gaps or repeats")
+        previous = 0
+        for item in R_GOODS(c):
+            line = int(item.get("line") or 0)
+            if line <= previous:
+                yield Finding(item, f"商品项号 / Número de ítem: goods line {line} follows line {previous}; lines "
+                                    f"must be numbered in ascending order without repeats")
                 break
+            previous = line
 
 
 _HS_CHAPTERS = {f"{n:02d}" for n in range(1, 98)} - {"77"}   # HS chapters 01-97; 77 is reserved
