@@ -63,3 +63,16 @@ def test_unwritable_folder_is_a_retryable_failure(tmp_path):
     r = deliver_sync(cfg, DOC, message_id="m1")
     assert not r.ok and r.retryable
     assert "cannot write into" in r.error
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_any_message_id_gives_a_safe_name(message_id):
+    import re
+    from pathlib import PurePosixPath
+    name = safe_file_name(message_id)
+    assert re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,123}\.xml", name)
+    assert PurePosixPath(name).name == name and name not in (".xml", "..xml")

@@ -174,3 +174,28 @@ def test_correlation():
     assert correlates(out, "abc") and correlates(out, "x", "abc") and not correlates(out, "x")
     assert correlates(EndpointOutcome("prc", True), "anything")
     assert request_ids(parse(payload("sofia"))) and all(request_ids(parse(payload("sofia"))))
+
+
+def _all_sample_roots():
+    for fam in ("vnaccs", "siveca", "prc", "iran"):
+        for p in sorted((ROOT / "samples" / fam).glob("**/*.xml")):
+            yield p
+
+
+@pytest.mark.parametrize("family", ["vnaccs", "siveca", "prc", "iran"])
+def test_any_document_given_to_any_parser_gives_an_outcome_or_a_clear_error(family):
+    """Requests, invalid samples and other families' answers fed to each parser: never an exception other than
+    ResponseError, and never 'accepted' for a document that is not an answer of that family."""
+    reg = default_registry()
+    for p in _all_sample_roots():
+        root = parse(p.read_bytes()).getroot()
+        try:
+            out = parse_document(root, family)
+        except ResponseError as e:
+            assert e.code and e.message
+            continue
+        mt = reg.detect(root)
+        is_answer = mt is not None and mt.family == family and mt.kind in ANSWER_KINDS
+        if out.accepted and not is_answer:
+            # a request may look "accepted" to a lenient parser only if it carries the authority's reference
+            assert out.reference, (p, out)
