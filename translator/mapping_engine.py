@@ -266,7 +266,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
             elif not any(values):
                 if row.default:
                     out, status = row.default, DEFAULTED
-                elif row.required:
+                elif row.required and not row.has_fallback:
                     raise EngineError(f"no value for required target field {row.path.text} "
                                       f"(canonical {'+'.join(row.canonical)} is empty)", row, None,
                                       "+".join(row.canonical))

@@ -135,6 +135,7 @@ class Row:
     when: tuple[Condition, ...]
     notes: str
     args: dict = field(default_factory=dict)   # group/fanout rows: their own arguments (link=yes)
+    has_fallback: bool = False     # a later writing row targets the same path: `required` is checked there
 
     @property
     def reads(self) -> bool:       # format -> canonical
@@ -315,6 +316,13 @@ def load_table(file: Path, mt: MessageType, codes: CodeTables, root_dir: Path | 
                 group.rows.append(row)
         except TableDefinitionError as e:
             raise MappingTableError(rel, line, str(e)) from None
+    last: dict[tuple, Row] = {}
+    for r in table.rows:
+        if r.kind == "field" and r.writes and r.path is not None:
+            key = (r.group, r.path.text)
+            if key in last:
+                last[key].has_fallback = True
+            last[key] = r
     return table
 
 

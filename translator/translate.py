@@ -186,9 +186,15 @@ class Translator:
                                    code="source-value") from None
         return mt.id, res.doc, res.prov, res.unread
 
-    def translate(self, tree, target: str, *, now: datetime | None = None) -> TranslationResult:
+    def translate(self, tree, target: str, *, now: datetime | None = None,
+                  hints: dict | None = None) -> TranslationResult:
+        """`hints`: canonical values the source cannot hold, supplied by the caller (route or partner configuration),
+        e.g. {"Extension:prc/CustomMaster": "2248", "GoodsItem/Extension:prc/GoodsItem/DestCode": ...}. A hint never
+        overrides a value the source gave; a `GoodsItem/...` (group) hint fills every item that lacks it."""
         now = now or datetime.now(timezone.utc)
         source_id, doc, prov, unread = self.to_canonical(tree)
+        if hints:
+            _apply_hints(doc, hints)
         target_id = self.resolve_target(target, doc)
         report = MappingReport(source_id, target_id)
         for el in unread:
@@ -268,8 +274,9 @@ class Translator:
             node = w.node[0] if isinstance(w.node, tuple) else w.node
             if node is not None and readable_path(node) == issue.path:
                 return w.row.where, (w.source.path if w.source else w.canonical)
-        # a missing or unexpected element: blame the row that targets an element the message names
-        for w in written:
+        # a missing or unexpected element: blame the row that targets an element the message names, preferring
+        # rows that found no value
+        for w in sorted(written, key=lambda w: w.status != EMPTY):
             if w.row.path and w.row.path.steps:
                 name = local(w.row.path.steps[-1].tag)
                 if f"'{name}'" in issue.message or f" {name} " in issue.message or f"( {name}" in issue.message:
@@ -307,8 +314,21 @@ def default_translator() -> Translator:
     return _default
 
 
-def translate(tree, target: str, *, now: datetime | None = None) -> TranslationResult:
-    return default_translator().translate(tree, target, now=now)
+def translate(tree, target: str, *, now: datetime | None = None, hints: dict | None = None) -> TranslationResult:
+    return default_translator().translate(tree, target, now=now, hints=hints)
+
+
+def _apply_hints(doc: cm.Canonical, hints: dict) -> None:
+    model = cm.MODEL.root(doc.root)
+    for name, value in hints.items():
+        group = cm.group_of(name, model)
+        if group is None:
+            if not doc.get(name):
+                doc[name] = str(value)
+            continue
+        for item in doc.get(group) or ():
+            if not item.get(name):
+                item[name] = str(value)
 
 
 def targets_for(source_id: str) -> list[str]:
