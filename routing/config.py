@@ -26,6 +26,7 @@ class ServerCfg:
     max_body_bytes: int = 10 * 1024 * 1024
     max_depth: int = 64
     pipeline_threads: int = 4
+    workers: int = 1              # server processes; one of them (the delivery-lock holder) delivers
     demo_endpoints: bool = False
     public_url: str = ""
 
@@ -38,6 +39,7 @@ class StoreCfg:
 
 @dataclass(frozen=True)
 class DeliveryCfg:
+    enabled: bool = True          # false: this process only accepts; another process delivers
     max_attempts: int = 6
     backoff_initial: float = 1.0
     backoff_max: float = 300.0

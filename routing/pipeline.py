@@ -161,6 +161,9 @@ class Pipeline:
                                         "server")
                 raise
             for doc in docs:
+                if isinstance(report_d, dict) and report_d.get("pass_through"):
+                    translated.append((r, doc, report_d))     # the input itself, validated above
+                    continue
                 out_report = self.validator.validate(doc, r.target)
                 if not out_report.valid:
                     first = out_report.errors[0]
@@ -203,7 +206,9 @@ class Pipeline:
             return [copy.deepcopy(tree)], {"target": target, "pass_through": True}
         if self.translate is None:
             raise LookupError(f"no translator installed for {source} -> {target}")
-        result = self.translate(tree, target, now=now)
+        import datetime as dt
+        when = dt.datetime.fromtimestamp(now, dt.timezone.utc) if isinstance(now, (int, float)) else now
+        result = self.translate(tree, target, now=when)
         rep = result.report
         report_d = rep.to_dict() if hasattr(rep, "to_dict") else rep
         return list(result.documents), report_d

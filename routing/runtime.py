@@ -33,6 +33,7 @@ class Runtime:
     endpoint_cfgs: dict
     validator: object
     warnings: list
+    delivery_lock: object = None        # path of the one-delivery-worker-per-store lock file (SQLite)
 
 
 def ensure_pki(cfg: Config) -> str | None:
@@ -117,9 +118,11 @@ def build_runtime(cfg: Config, *, clock: Callable[[], float] = time.time, valida
     warnings.extend(auth.missing)
     receipts = ReceiptSigner(cfg.hub.id, signers.get(cfg.hub.signing) if cfg.hub.signing else None)
     worker = None
-    if with_worker:
+    if with_worker and cfg.delivery.enabled:
         worker = DeliveryWorker(cfg, store, endpoint_cfgs, clock=clock, receipts=receipts, deliver=deliver)
     hub = Hub(cfg, store, pipeline, clock=clock, on_queued=worker.wake if worker else None, receipts=receipts)
     for w in warnings:
         log.warning("%s", w)
-    return Runtime(cfg, store, pipeline, hub, auth, worker, endpoint_cfgs, validator, warnings)
+    db = cfg.sqlite_path()
+    lock = str(db) + ".delivery-lock" if db is not None else None
+    return Runtime(cfg, store, pipeline, hub, auth, worker, endpoint_cfgs, validator, warnings, lock)

@@ -5,6 +5,7 @@ Used by `python server.py` and `edihub serve`. Exit codes: 0 stopped cleanly, 2 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from urllib.parse import urlparse
@@ -46,9 +47,7 @@ def serve(config_path=None, host=None, port=None, log_level="info") -> int:
             print(f"edihub: cannot start the simulated endpoints on port {cfg.demo_endpoints_port}: {e}",
                   file=sys.stderr)
             return 2
-    from soap.app import create_app
     import uvicorn
-    app = create_app(rt)
     h = host or cfg.server.host
     p = port if port is not None else cfg.server.port
     log.info("edihub ready to listen on http://%s:%s (start-up %.2f s; SOAP /soap?wsdl, API /docs)", h, p,
@@ -58,12 +57,29 @@ def serve(config_path=None, host=None, port=None, log_level="info") -> int:
         log.info("demo partner %s: token in $%s or %s", cfg.demo_partner,
                  cfg.partners[cfg.demo_partner].token_env, demo_token_file(cfg, cfg.demo_partner))
     try:
-        uvicorn.run(app, host=h, port=p, log_level="warning", access_log=False)
+        if cfg.server.workers > 1:
+            # several processes share the port; each builds its own runtime (schemas, keys) from the same file
+            rt.store.close()
+            os.environ["EDIHUB_CONFIG"] = str(cfg.path or "")
+            uvicorn.run("routing.serve:app_factory", factory=True, host=h, port=p, workers=cfg.server.workers,
+                        log_level="warning", access_log=False)
+        else:
+            from soap.app import create_app
+            uvicorn.run(create_app(rt), host=h, port=p, log_level="warning", access_log=False)
     finally:
         if stop_demo:
             stop_demo()
         rt.store.close()
     return 0
+
+
+def app_factory():
+    """One server process of a multi-process hub (server.workers > 1)."""
+    from routing.config import load_config
+    from routing.runtime import build_runtime
+    from soap.app import create_app
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return create_app(build_runtime(load_config(os.environ.get("EDIHUB_CONFIG") or None)))
 
 
 def main(argv=None) -> int:

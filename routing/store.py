@@ -10,9 +10,11 @@ passed in by the caller (the store never reads the clock).
 from __future__ import annotations
 
 import json
+import queue
 import sqlite3
 import threading
 import uuid
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,6 +197,69 @@ class SQLiteStore(Store):
             # one connection shared by every thread (serialised by the lock): for tests only
             self._shared = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._migrate()
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_loop, name="edihub-store-writer", daemon=True)
+        self._writer.start()
+
+    # -- group commit ----------------------------------------------------------------------------------------
+    # Every write is a job run by one writer thread. Jobs that arrive while a commit is under way are run
+    # together in the next transaction (each in its own SAVEPOINT, so one failing job does not undo the others)
+    # and committed with one fsync; each caller gets its answer only after that commit.
+    MAX_BATCH = 128
+
+    def _run(self, fn):
+        if threading.current_thread() is self._writer:
+            return fn(self._conn())
+        fut: Future = Future()
+        self._jobs.put((fn, fut))
+        return fut.result()
+
+    def _write_loop(self) -> None:
+        while True:
+            item = self._jobs.get()
+            if item is None:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            done = []
+            with self._write:
+                c = self._conn()
+                try:
+                    c.execute("BEGIN IMMEDIATE")
+                    for fn, fut in batch:
+                        c.execute("SAVEPOINT job")
+                        try:
+                            r = fn(c)
+                        except Exception as e:  # noqa: BLE001 - handed to the caller
+                            c.execute("ROLLBACK TO job")
+                            c.execute("RELEASE job")
+                            done.append((fut, None, e))
+                        else:
+                            c.execute("RELEASE job")
+                            done.append((fut, r, None))
+                    c.execute("COMMIT")
+                except Exception as e:  # noqa: BLE001 - the commit failed: nobody's write happened
+                    try:
+                        c.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                    done = [(fut, None, e) for _, fut in batch]
+            for fut, r, e in done:
+                if e is not None:
+                    fut.set_exception(e)
+                else:
+                    fut.set_result(r)
+            if stop:
+                return
 
     # -- connections -----------------------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -244,6 +309,9 @@ class SQLiteStore(Store):
                     c.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
 
     def close(self) -> None:
+        if self._writer.is_alive():
+            self._jobs.put(None)
+            self._writer.join(timeout=30)
         for c in self._all:
             try:
                 c.close()
@@ -294,7 +362,7 @@ class SQLiteStore(Store):
         transaction, so two concurrent submissions cannot both be accepted)."""
         active = 0 if m.state in S.INACTIVE else 1
         now = m.transitions[-1][2] if m.transitions else 0.0
-        with self._tx() as c:
+        def job(c):
             if active:
                 dup = None
                 if m.client_msg_id:
@@ -323,22 +391,25 @@ class SQLiteStore(Store):
                           "created_at) VALUES (?,?,?,?,?,?,?,?)",
                           (m.id, d.id, "outbound", d.target, d.payload, _j(d.report), _j(d.evidence), now))
                 self._audit(c, m.id, d.id, None, S.QUEUED, now, f"route {d.route} -> {d.endpoint}")
-        return m.id
+            return m.id
+        return self._run(job)
 
     def record_refusal(self, *, at, channel, code, reason, partner=None, remote=None, size=None, digest=None):
-        with self._tx() as c:
+        def job(c):
             c.execute("INSERT INTO refusals (at, partner, channel, code, reason, remote, size, digest) "
                       "VALUES (?,?,?,?,?,?,?,?)", (at, partner, channel, code, reason, remote, size, digest))
+        return self._run(job)
 
     def refusals(self, limit=100) -> list[dict]:
         with self._read() as c:
             return _rows(c.execute("SELECT * FROM refusals ORDER BY id DESC LIMIT ?", (limit,)))
 
     def add_document(self, message_id, delivery_id, kind, fmt, data, now, report=None, evidence=None):
-        with self._tx() as c:
+        def job(c):
             c.execute("INSERT INTO documents (message_id, delivery_id, kind, format, data, report, evidence, "
                       "created_at) VALUES (?,?,?,?,?,?,?,?)",
                       (message_id, delivery_id, kind, fmt, data, _j(report), _j(evidence), now))
+        return self._run(job)
 
     # -- reading ---------------------------------------------------------------------------------------------
     def message(self, message_id) -> dict | None:
@@ -417,7 +488,7 @@ class SQLiteStore(Store):
         """Claim deliveries that are due, respecting per-route concurrency (limits minus busy). The claim and
         the attempt row are committed before anything is sent, so a restart knows the attempt may have happened."""
         out: list[Claimed] = []
-        with self._tx() as c:
+        def job(c):
             rows = c.execute("SELECT id, message_id, route, endpoint, target, attempts, max_attempts, payload "
                              "FROM deliveries WHERE state IN (?, ?) AND next_at <= ? ORDER BY next_at, id LIMIT ?",
                              (S.QUEUED, S.FAILED, now, max_n * 4)).fetchall()
@@ -436,14 +507,15 @@ class SQLiteStore(Store):
                           (did, n, claim, now))
                 self._audit(c, mid, did, None, S.SENDING, now, f"attempt {n}")
                 out.append(Claimed(did, mid, route, endpoint, target, n, max_attempts, claim, payload))
-        return out
+            return out
+        return self._run(job)
 
     def finish_attempt(self, cl: Claimed, now: float, outcome: str, *, error=None, status=None, response=None,
                        response_info=None, next_at=None, receipt: bytes | None = None, receipt_evidence=None,
                        back: tuple | None = None) -> str:
         """Record an attempt's outcome: delivered / acknowledged, or failed (next_at given: retry) / dead.
         Returns the new delivery state. A stale claim (the delivery was re-claimed) changes nothing."""
-        with self._tx() as c:
+        def job(c):
             row = c.execute("SELECT state, claim FROM deliveries WHERE id = ?", (cl.delivery_id,)).fetchone()
             if row is None or row[1] != cl.claim or row[0] != S.SENDING:
                 return row[0] if row else "missing"
@@ -470,14 +542,15 @@ class SQLiteStore(Store):
                           " VALUES (?,?,?,?,?,?,?)", (cl.message_id, cl.delivery_id, "back", fmt, data, _j(report),
                                                       now))
             self._refresh_message(c, cl.message_id, now)
-        return new
+            return new
+        return self._run(job)
 
     def recover_in_doubt(self, now: float) -> list[dict]:
         """At start-up: deliveries left `sending` by a crash. Their last attempt may or may not have reached the
         endpoint. They are put back to `queued` with the attempt marked in-doubt; the caller decides (probe the
         endpoint if it can be asked, else resend under the same idempotency key). Returns what was found."""
         found = []
-        with self._tx() as c:
+        def job(c):
             rows = c.execute("SELECT id, message_id, attempts, claim FROM deliveries WHERE state = ?",
                              (S.SENDING,)).fetchall()
             for did, mid, n, claim in rows:
@@ -487,11 +560,12 @@ class SQLiteStore(Store):
                           (S.QUEUED, now, now, did))
                 self._audit(c, mid, did, S.SENDING, S.QUEUED, now, f"attempt {n} in doubt after restart")
                 found.append({"delivery_id": did, "message_id": mid, "attempt": n})
-        return found
+            return found
+        return self._run(job)
 
     def mark_delivered_after_probe(self, delivery_id: str, now: float, detail: str) -> None:
         """An in-doubt delivery the endpoint confirms it already has: delivered without resending."""
-        with self._tx() as c:
+        def job(c):
             row = c.execute("SELECT message_id, state FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
             if not row or row[1] not in (S.QUEUED, S.FAILED):
                 return
@@ -499,11 +573,12 @@ class SQLiteStore(Store):
                       (S.DELIVERED, now, delivery_id))
             self._audit(c, row[0], delivery_id, row[1], S.DELIVERED, now, detail)
             self._refresh_message(c, row[0], now)
+        return self._run(job)
 
     def resend(self, message_id: str, now: float, max_attempts: int | None = None) -> list[str]:
         """Operator resend: every dead or failed delivery goes back to queued with a fresh attempt budget.
         Raises DuplicateMessage if reactivating would clash with another accepted message."""
-        with self._tx() as c:
+        def job(c):
             m = c.execute("SELECT state, partner, client_msg_id, format, business_key, active FROM messages "
                           "WHERE id = ?", (message_id,)).fetchone()
             if m is None:
@@ -530,7 +605,8 @@ class SQLiteStore(Store):
                 self._audit(c, message_id, did, dstate, S.QUEUED, now, "operator resend")
                 ids.append(did)
             self._refresh_message(c, message_id, now, "operator resend")
-        return ids
+            return ids
+        return self._run(job)
 
 
 def _j(v):

@@ -52,6 +52,8 @@ class DeliveryWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._client = None
+        self.leader = False
+        self.ready = False              # in-doubt recovery done, delivering
 
     # -- control ---------------------------------------------------------------------------------------------
     def wake(self) -> None:
@@ -71,11 +73,39 @@ class DeliveryWorker:
         base = min(cap, initial * (d.backoff_factor ** max(0, attempt - 1)))
         return max(0.0, base * (1 + self.rng.uniform(-d.jitter, d.jitter)))
 
+    async def run_when_leader(self, lock_path) -> None:
+        """Run the worker only while this process holds the delivery lock (an flock on a file next to the
+        store): one delivery worker per store, whatever the number of server processes. In-doubt recovery runs
+        when the lock is taken, so it can never requeue a delivery another live process is sending. A process
+        that does not get the lock only accepts, and tries again every second (it takes over if the holder
+        dies: the kernel releases the lock)."""
+        if lock_path is None:
+            return await self.run()
+        import fcntl
+        import os
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            while not self._stopping:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    await asyncio.sleep(1.0)
+                    continue
+                self.leader = True
+                try:
+                    return await self.run()
+                finally:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    self.leader = False
+        finally:
+            os.close(fd)
+
     async def run(self) -> None:
         import httpx
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self.in_doubt = await asyncio.to_thread(self.store.recover_in_doubt, self.clock())
+        self.ready = True
         if self.in_doubt:
             log.warning("%d delivery(ies) were in flight when the hub stopped; resending under the same "
                         "idempotency key: %s", len(self.in_doubt), ", ".join(x["delivery_id"] for x in self.in_doubt))

@@ -212,7 +212,8 @@ def create_app(runtime, *, start_worker: bool = True, demo_endpoints=None) -> St
     async def health(request: Request):
         w = runtime.worker
         return JSONResponse({"status": "ok", "store": await blocking(runtime.store.counts),
-                             "worker": dict(w.stats, in_doubt_at_start=len(w.in_doubt)) if w else None})
+                             "worker": dict(w.stats, in_doubt_at_start=len(w.in_doubt), leader=w.leader,
+                                                     ready=w.ready) if w else None})
 
     async def hub_xsd(request: Request):
         return Response((HUB_XSD_DIR / "edihub.xsd").read_bytes(), media_type="text/xml")
@@ -227,7 +228,7 @@ def create_app(runtime, *, start_worker: bool = True, demo_endpoints=None) -> St
     async def lifespan(app):
         task = None
         if runtime.worker is not None and start_worker:
-            task = asyncio.create_task(runtime.worker.run())
+            task = asyncio.create_task(runtime.worker.run_when_leader(runtime.delivery_lock))
         try:
             yield
         finally:

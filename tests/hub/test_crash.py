@@ -95,7 +95,10 @@ def test_sigkill_mid_delivery_then_restart_delivers_each_once(tmp_path, pki, end
     sim.control("vnaccs", mode="ok")
     proc = start(cfg, port, log)
     try:
-        health = httpx.get(f"{url}/healthz", timeout=5).json()
+        deadline = time.monotonic() + 20
+        while not (health := httpx.get(f"{url}/healthz", timeout=5).json())["worker"]["ready"]:
+            assert time.monotonic() < deadline, "the restarted hub's delivery worker never became ready"
+            time.sleep(0.05)
         in_doubt_n = health["worker"]["in_doubt_at_start"]
         deadline = time.monotonic() + 60
         while True:
