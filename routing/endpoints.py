@@ -170,7 +170,7 @@ class EndpointResponse:
 
 
 # ---------------------------------------------------------------------------------------------- building
-_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*\?>\s*")
+_XML_DECL = re.compile(rb"^\s*<\?xml\s[^>]*\?>\s*")
 _ENCODING = re.compile(rb"encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
 
@@ -416,13 +416,16 @@ def _deliver_directory(cfg: EndpointConfig, payload: bytes, message_id: str) -> 
 
 # ---------------------------------------------------------------------------------------------- deliver
 def _prepare_request(cfg, payload, message_id, idempotency_key):
+    """-> (request or None, error text, retryable)."""
     key = idempotency_key or message_id
     try:
-        return _request(cfg, payload, message_id, key), None
+        return _request(cfg, payload, message_id, key), None, False
     except ParseError as e:
-        return None, f"payload is not XML: {e.message}"
+        return None, f"payload is not XML: {e.message}", False
     except Exception as e:  # noqa: BLE001 - WSDL loading/zeep errors: report, do not crash the worker
-        return None, f"cannot build the request: {type(e).__name__}: {e}"
+        # the WSDL could not be fetched (network): a later attempt may work; anything else will not
+        net = isinstance(e, OSError) or type(e).__module__.startswith(("requests", "urllib3"))
+        return None, f"cannot build the request{' (WSDL not reachable)' if net else ''}: {type(e).__name__}: {e}", net
 
 
 async def deliver(cfg: EndpointConfig, payload: bytes, *, message_id: str, idempotency_key: str | None = None,
@@ -435,11 +438,11 @@ async def deliver(cfg: EndpointConfig, payload: bytes, *, message_id: str, idemp
     t0 = time.monotonic()
     if cfg.transport == "zeep":
         import asyncio
-        req, err = await asyncio.to_thread(_prepare_request, cfg, payload, message_id, idempotency_key)
+        req, err, again = await asyncio.to_thread(_prepare_request, cfg, payload, message_id, idempotency_key)
     else:
-        req, err = _prepare_request(cfg, payload, message_id, idempotency_key)
+        req, err, again = _prepare_request(cfg, payload, message_id, idempotency_key)
     if req is None:
-        return EndpointResponse(cfg.id, False, False, None, b"", None, None, time.monotonic() - t0, err)
+        return EndpointResponse(cfg.id, False, again, None, b"", None, None, time.monotonic() - t0, err)
     url, body, headers = req
     own = client is None
     c = client or httpx.AsyncClient()
@@ -468,9 +471,9 @@ def deliver_sync(cfg: EndpointConfig, payload: bytes, *, message_id: str, idempo
         return _deliver_directory(cfg, payload, message_id)
     t = timeout or cfg.timeout
     t0 = time.monotonic()
-    req, err = _prepare_request(cfg, payload, message_id, idempotency_key)
+    req, err, again = _prepare_request(cfg, payload, message_id, idempotency_key)
     if req is None:
-        return EndpointResponse(cfg.id, False, False, None, b"", None, None, time.monotonic() - t0, err)
+        return EndpointResponse(cfg.id, False, again, None, b"", None, None, time.monotonic() - t0, err)
     url, body, headers = req
     own = client is None
     c = client or httpx.Client()

@@ -278,3 +278,14 @@ def test_non_utf8_payload_is_reencoded_inside_the_envelope():
     latin = '<?xml version="1.0" encoding="ISO-8859-1"?><A>Asunción</A>'.encode("iso-8859-1")
     env = parse(soap_envelope(latin, "1.1")).getroot()
     assert env[0][0].text == "Asunción"
+
+
+def test_unreachable_wsdl_is_retryable_and_unknown_operation_is_not(base, closed_port):
+    gone = EndpointConfig.from_dict("zw", {"kind": "soap", "transport": "zeep", "operation": "Submit",
+                                           "wsdl": f"http://127.0.0.1:{closed_port}/vnaccs?wsdl", "timeout": 2})
+    r = deliver_sync(gone, payload("vnaccs"), message_id="m")
+    assert not r.ok and r.retryable and "WSDL not reachable" in r.error
+    wrong = EndpointConfig.from_dict("zo", {"kind": "soap", "transport": "zeep", "operation": "Launch",
+                                            "wsdl": f"{base}/vnaccs?wsdl", "timeout": 2})
+    r = deliver_sync(wrong, payload("vnaccs"), message_id="m")
+    assert not r.ok and not r.retryable and r.error.startswith("cannot build the request")
