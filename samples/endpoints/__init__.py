@@ -13,7 +13,7 @@ import threading
 import time
 
 from .app import MODES, Simulator, make_app
-from .authorities import ANSWERS, TITLES
+from .authorities import ANSWERS
 from .verify import make_verifier
 
 AUTHORITIES = tuple(ANSWERS)
