@@ -57,11 +57,24 @@ class ReadResult:
 
 # -- reading -----------------------------------------------------------------------------------------------
 
-def _value_at(ctx, row: Row):
+def _kids(el, cache: dict) -> dict:
+    """tag -> first child element, built once per element (dict look-ups instead of find())."""
+    d = cache.get(el)
+    if d is None:
+        d = {}
+        for c in el:
+            d.setdefault(c.tag, c)
+        cache[el] = d
+    return d
+
+
+def _value_at(ctx, row: Row, cache: dict):
     p = row.path
-    el = ctx.find(p.find) if p.find else ctx
-    if el is None:
-        return None, ""
+    el = ctx
+    for step in p.steps:
+        el = el.find(step.find_expr) if step.attrs else _kids(el, cache).get(step.tag)
+        if el is None:
+            return None, ""
     if p.attr:
         return (el, p.attr), (el.get(p.attr) or "").strip()
     return el, (el.text or "").strip()
@@ -91,6 +104,7 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True) -
     res = ReadResult(doc)
     prov = res.prov
     seen: set = set()
+    kids: dict = {}
     fan = table.fanout
     fan_item: dict | None = None
     if fan:
@@ -116,7 +130,7 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True) -
         if row.path is None:
             node, raw = None, ""
         else:
-            node, raw = _value_at(ctx, row)
+            node, raw = _value_at(ctx, row, kids)
             if node is not None and track_unread:
                 seen.add(node[0] if isinstance(node, tuple) else node)
         t = row.transform
@@ -202,10 +216,10 @@ class WriteResult:
     consumed: set            # (id(container), canonical name)
 
 
-def _occupied(ctx, path) -> bool:
+def _occupied(ctx, path, out: dict) -> bool:
     el = ctx
     for step in path.steps:
-        el = _child(el, step, create=False)
+        el = _child(el, step, False, out)
         if el is None:
             return False
     if path.attr:
@@ -213,10 +227,16 @@ def _occupied(ctx, path) -> bool:
     return bool(el.text) or len(el) > 0
 
 
-def _child(parent, step, create: bool):
-    el = parent.find(step.find_expr) if step.attrs else parent.find(step.tag)
+def _child(parent, step, create: bool, out: dict):
+    """First child matching the step, from the writer's own index of the elements it created."""
+    d = out.get(parent)
+    key = (step.tag, step.attrs)
+    el = d.get(key) if d is not None else None
     if el is None and create:
         el = etree.SubElement(parent, step.tag, dict(step.attrs) if step.attrs else None)
+        if d is None:
+            d = out[parent] = {}
+        d[key] = el
     return el
 
 
@@ -230,31 +250,39 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
     root = etree.Element(mt.root, nsmap=nsmap)
     written: list[Written] = []
     consumed: set = set()
+    out_kids: dict = {}
     fan = table.fanout
     model = cm.MODEL.root(table.pivot)
-
-    def container_of(name: str, item: dict | None) -> dict:
-        g = cm.group_of(name, model)
-        if g is not None:
-            if g == fan and fan_item is not None:
-                return fan_item
-            if item is not None:
-                return item
-            return {}
-        return doc
 
     def put(row: Row, ctx, item: dict | None) -> None:
         if row.when and not _holds(row.when, item, doc, fan_item):
             return
         t = row.transform
-        conts = [container_of(n, item) for n in row.canonical]
-        values = [c.get(n) or "" for c, n in zip(conts, row.canonical)]
-        src = prov.get((id(conts[0]), row.canonical[0])) if row.canonical else None
-        if _occupied(ctx, row.path):
+        conts = []
+        values = []
+        for n, g in zip(row.canonical, row.groups):
+            c = doc if g is None else (fan_item if (g == fan and fan_item is not None) else (item or {}))
+            conts.append(c)
+            values.append(c.get(n) or "")
+        if t.name not in ("now", "const") and not any(values):
+            if row.default and not _occupied(ctx, row.path, out_kids):
+                pass                                      # written below as defaulted
+            elif _occupied(ctx, row.path, out_kids) or row.has_fallback:
+                return
+            elif row.required:
+                raise EngineError(f"no value for required target field {row.path.text} "
+                                  f"(canonical {'+'.join(row.canonical)} is empty)", row, None,
+                                  "+".join(row.canonical))
+            else:
+                if not row.all_ext:
+                    written.append(Written(None, row, EMPTY, "", "+".join(row.canonical), None))
+                return
+        elif _occupied(ctx, row.path, out_kids):
             # a fallback row: an earlier row already wrote this target; its value stands for these fields too
             for c, n in zip(conts, row.canonical):
                 consumed.add((id(c), n))
             return
+        src = prov.get((id(conts[0]), row.canonical[0])) if row.canonical else None
         status = FILLED
         try:
             if t.name == "now":
@@ -264,16 +292,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
                 out = t.value
                 status = DEFAULTED
             elif not any(values):
-                if row.default:
-                    out, status = row.default, DEFAULTED
-                elif row.required and not row.has_fallback:
-                    raise EngineError(f"no value for required target field {row.path.text} "
-                                      f"(canonical {'+'.join(row.canonical)} is empty)", row, None,
-                                      "+".join(row.canonical))
-                else:
-                    if not all(cm.is_extension(n) for n in row.canonical):
-                        written.append(Written(None, row, EMPTY, "", "+".join(row.canonical), src))
-                    return
+                out, status = row.default, DEFAULTED
             elif isinstance(t, Join):
                 out = t.join(values)
             else:
@@ -287,7 +306,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
         p = row.path
         el = ctx
         for step in p.steps:
-            el = _child(el, step, create=True)
+            el = _child(el, step, True, out_kids)
         if p.attr:
             el.set(p.attr, out)
             node = (el, p.attr)
@@ -307,8 +326,10 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
         el = parent
         for i, step in enumerate(path.steps):
             if i == len(path.steps) - 1:
-                return etree.SubElement(el, step.tag, dict(step.attrs) if step.attrs else None)
-            el = _child(el, step, create=True)
+                new = etree.SubElement(el, step.tag, dict(step.attrs) if step.attrs else None)
+                out_kids.setdefault(el, {}).setdefault((step.tag, step.attrs), new)
+                return new
+            el = _child(el, step, True, out_kids)
         return el
 
     for row in table.rows:
@@ -332,7 +353,12 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
                 for x in rows:
                     put(x, el, item)
                 if not len(el) and not el.text and not el.attrib:
-                    el.getparent().remove(el)
+                    parent = el.getparent()
+                    d = out_kids.get(parent, {})
+                    key = (el.tag, row.path.steps[-1].attrs)
+                    if d.get(key) is el:
+                        del d[key]
+                    parent.remove(el)
         elif not row.group and row.writes:
             put(row, root, None)
     return WriteResult(root.getroottree(), written, consumed)

@@ -136,6 +136,8 @@ class Row:
     notes: str
     args: dict = field(default_factory=dict)   # group/fanout rows: their own arguments (link=yes)
     has_fallback: bool = False     # a later writing row targets the same path: `required` is checked there
+    groups: tuple = ()             # canonical group of each canonical field (None = header), precomputed
+    all_ext: bool = False          # every canonical field is an extension
 
     @property
     def reads(self) -> bool:       # format -> canonical
@@ -318,6 +320,8 @@ def load_table(file: Path, mt: MessageType, codes: CodeTables, root_dir: Path | 
             raise MappingTableError(rel, line, str(e)) from None
     last: dict[tuple, Row] = {}
     for r in table.rows:
+        r.groups = tuple(cm.group_of(n, model) for n in r.canonical)
+        r.all_ext = bool(r.canonical) and all(cm.is_extension(n) for n in r.canonical)
         if r.kind == "field" and r.writes and r.path is not None:
             key = (r.group, r.path.text)
             if key in last:
