@@ -5,8 +5,8 @@ Each rule cites the field of the filling rules (spec/prc.md, "field N") or the r
 the field by its Chinese name, its element and its form field number, so a customs clerk can find it on the form.
 
 Rules skip values the XSD already rejects (wrong pattern, missing element), so one mistake gives one error.
-They read one shared View of the document (built once per validation, see `view`): no XPath is compiled
-or evaluated per call.
+They read one shared View of the document (built once per validation, see `view`) instead of searching the
+tree again and again; the one XPath used is compiled at import.
 """
 from __future__ import annotations
 
@@ -151,7 +151,7 @@ def group_count(root, ctx):
     """DecHead and DecLists exactly once; the other groups and an enveloped ds:Signature at most once. The XSD
     lets the groups come in any order (real producers differ, spec/realformats.md §1.2), so their counts are
     checked here."""
-    v = view(root, fresh=True)
+    view(root, fresh=True)     # the first rule of a validation: build the shared view for the others
     counts: dict[str, list] = {}
     for child in root:
         tag = child.tag
@@ -172,9 +172,6 @@ def group_count(root, ctx):
 # --------------------------------------------------------------------------------------------------------------
 # declaration numbers (fields 1 and 2)
 # --------------------------------------------------------------------------------------------------------------
-_NUMBER = re.compile(r"[0-9A-Z]{18}")
-
-
 def _number_problem(value: str) -> str | None:
     """What is wrong with an 18-character declaration number, or None. Layout (spec/prc.md fields 1, 2):
     positions 1-4 customs code, 5-8 calendar year, 9 import/export flag, 10-18 serial."""
