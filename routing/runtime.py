@@ -75,6 +75,35 @@ def load_signers(cfg: Config) -> tuple[dict, list[str]]:
     return out, warnings
 
 
+def _translate_back(cfg: Config, store, pipeline):
+    """For routes with translate_back = true: the endpoint's answer translated into the sender's format when a
+    mapping exists (stored as a `back` document); silently skipped when none does."""
+    def back(claimed, answer_root):
+        route = cfg.routes.get(claimed.route)
+        if route is None or not route.translate_back or pipeline.translate is None:
+            return None
+        m = store.message(claimed.message_id)
+        mt = pipeline.validator.registry.detect(answer_root)
+        if m is None or mt is None or not m["format"]:
+            return None
+        source_family = m["format"].split(":", 1)[0]
+        try:
+            from translator.translate import targets_for
+            wanted = [t for t in targets_for(mt.id) if t.split(":", 1)[0] == source_family]
+        except Exception:  # noqa: BLE001
+            return None
+        if not wanted:
+            return None
+        try:
+            docs, report = pipeline._translate(answer_root.getroottree(), mt.id, wanted[0], time.time())
+        except Exception as e:  # noqa: BLE001 - the receipt stays; only the courtesy translation is missing
+            log.warning("translate-back of %s to %s failed: %s", claimed.delivery_id, wanted[0], e)
+            return None
+        from lxml import etree
+        return wanted[0], etree.tostring(docs[0], xml_declaration=True, encoding="UTF-8"), report
+    return back
+
+
 def build_runtime(cfg: Config, *, clock: Callable[[], float] = time.time, validator=None, translate=None,
                   translate_error=(), signers=None, deliver=None, with_worker: bool = True,
                   store: Store | None = None) -> Runtime:
@@ -119,7 +148,9 @@ def build_runtime(cfg: Config, *, clock: Callable[[], float] = time.time, valida
     receipts = ReceiptSigner(cfg.hub.id, signers.get(cfg.hub.signing) if cfg.hub.signing else None)
     worker = None
     if with_worker and cfg.delivery.enabled:
-        worker = DeliveryWorker(cfg, store, endpoint_cfgs, clock=clock, receipts=receipts, deliver=deliver)
+        back = _translate_back(cfg, store, pipeline) if any(r.translate_back for r in cfg.routes.values()) else None
+        worker = DeliveryWorker(cfg, store, endpoint_cfgs, clock=clock, receipts=receipts, deliver=deliver,
+                                translate_back=back)
     hub = Hub(cfg, store, pipeline, clock=clock, on_queued=worker.wake if worker else None, receipts=receipts)
     for w in warnings:
         log.warning("%s", w)
