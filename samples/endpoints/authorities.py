@@ -7,6 +7,7 @@ tests can predict them.
 """
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -117,8 +118,8 @@ def _cid(seq: int, n: int, now: datetime) -> str:
 
 def answer_sofia(doc, ctx: AnswerContext):
     """SIVECA/SOFIA. A SIVECA export registration gets a siveca:CidNotification issuing one CID per container; a
-    CID notification (SIVECA -> SOFIA hand-off) is recorded and acknowledged with a consultarCidResponse for its
-    first container; a consultarCid (the CID check at clearance) is answered from the CIDs issued so far."""
+    CID notification (SIVECA -> SOFIA hand-off) is recorded and acknowledged CID by CID (the notification comes
+    back with SOFIA's header); a consultarCid (the CID check at clearance) is answered from the CIDs issued so far."""
     name = _local(doc)
     if name == "consultarCid":
         return _sofia_check(doc, ctx)
@@ -190,23 +191,44 @@ def _sofia_issue(doc, ctx: AnswerContext):
 
 
 def _sofia_record(doc, ctx: AnswerContext):
+    """SOFIA records each CID of the notification and acknowledges them all: the answer is the notification
+    itself with a new header (MessageId, CreatedAt, CorrelationId = the received MessageId) — spec A.12: the
+    notification "also serves as the acknowledgement back to the exporter". Refusing: every CID CANCELLED."""
     issued = ctx.store.setdefault("cids", {})
-    first = None
-    for cc in (d for d in doc.iter() if isinstance(d.tag, str) and _local(d) == "ContainerCid"):
-        no = _find_text(cc, "ContainerNo")
-        rec = {"cid": _find_text(cc, "Cid"), "contenedor": no,
-               "estado": "CANCELLED" if ctx.reject else (_find_text(cc, "Status") or "ISSUED"),
-               "fechaEmision": _find_text(cc, "IssuedAt") or _iso(ctx.now),
-               "registroSiveca": _find_text(doc, "RegistrationRef") or f"SIV-{ctx.seq}",
-               "idExportador": _find_text(doc, "ExporterId") or "UNKNOWN",
-               "rucImportador": _find_text(doc, "ImporterId") or "",
-               "paisExportacion": _find_text(doc, "CountryOfExport") or "CN"}
-        if no and rec["cid"]:
-            issued[no] = rec
-            first = first or rec
-    if first is None:
+    ack = copy.deepcopy(doc)
+    ns = _ns(ack) or SIVECA_NS
+    received_id = _find_text(doc, "MessageId")
+    found = 0
+    for cc in (d for d in ack.iter() if isinstance(d.tag, str) and _local(d) == "ContainerCid"):
+        no, cid = _find_text(cc, "ContainerNo"), _find_text(cc, "Cid")
+        if not (no and cid):
+            continue
+        status = cc.find(f"{{{ns}}}Status")
+        if ctx.reject and status is not None:
+            status.text = "CANCELLED"
+        issued[no] = {"cid": cid, "contenedor": no, "estado": (status.text if status is not None else "ISSUED"),
+                      "fechaEmision": _find_text(cc, "IssuedAt") or _iso(ctx.now),
+                      "registroSiveca": _find_text(doc, "RegistrationRef") or f"SIV-{ctx.seq}",
+                      "idExportador": _find_text(doc, "ExporterId") or "UNKNOWN",
+                      "rucImportador": _find_text(doc, "ImporterId") or "",
+                      "paisExportacion": _find_text(doc, "CountryOfExport") or "CN"}
+        found += 1
+    if not found:
         raise AnswerRefused("the CID notification carries no ContainerCid with a container number and a CID")
-    return _check_response(first, ctx, "N" if ctx.reject else "S")
+    header = ack.find(f"{{{ns}}}Header")
+    if header is not None:
+        for name, value in (("MessageId", f"SOFIA-ACK-{ctx.seq:08d}"), ("CreatedAt", _iso(ctx.now))):
+            el = header.find(f"{{{ns}}}{name}")
+            if el is not None:
+                el.text = value
+        corr = header.find(f"{{{ns}}}CorrelationId")
+        if corr is None and received_id:
+            corr = etree.SubElement(header, f"{{{ns}}}CorrelationId")
+        if corr is not None and received_id:
+            corr.text = received_id[:64]
+    for sig in [e for e in ack if isinstance(e.tag, str) and e.tag.endswith("}Signature")]:
+        ack.remove(sig)          # the sender's signature does not cover SOFIA's answer
+    return ack
 
 
 def _sofia_check(doc, ctx: AnswerContext):

@@ -165,3 +165,24 @@ def test_prc_can_answer_with_the_import_response(base, control, reject):
         assert len(r.outcome.reference) == 18
     from translator import validate
     assert validate(r.outcome.document_root.getroottree()).valid      # the answer's own tree, not the envelope
+
+
+def test_sofia_acknowledges_each_cid_of_a_notification_and_answers_checks_from_them(base):
+    from endpoint_payloads import ROOT as R
+    note = (R / "samples/siveca/cid_notification_3containers.xml").read_bytes()
+    sent = parse(note).getroot()
+    ns = {"siv": "urn:hub:py:siveca:1"}
+    cids = [e.text for e in sent.findall("siv:ContainerCid/siv:Cid", ns)]
+    sofia = EndpointConfig.from_dict("s", {"kind": "soap", "url": f"{base}/sofia"})
+    r = deliver_sync(sofia, note, message_id="note-1")
+    assert r.ok and r.outcome.accepted and list(r.outcome.references) == cids
+    assert r.outcome.correlation_id == sent.findtext("siv:Header/siv:MessageId", namespaces=ns)
+    from translator import validate
+    assert validate(r.outcome.document_root).valid
+    container = sent.findtext("siv:ContainerCid[2]/siv:ContainerNo", namespaces=ns)
+    ruc = sent.findtext("siv:ImporterId", namespaces=ns)
+    ask = (f'<ws:consultarCid xmlns:ws="http://aduana.gov.py/webservices"><ws:autenticacion><ws:firma>f</ws:firma>'
+           f'<ws:token>t</ws:token><ws:usuario>u</ws:usuario></ws:autenticacion><ws:rucImportador>{ruc}'
+           f'</ws:rucImportador><ws:contenedor>{container}</ws:contenedor></ws:consultarCid>').encode()
+    check = deliver_sync(sofia, ask, message_id="check-1")
+    assert check.ok and check.outcome.accepted and check.outcome.reference == cids[1]
