@@ -35,14 +35,21 @@ def _server(app, host: str, port: int, log_level: str = "warning"):
 
 
 def start_in_thread(port: int = 0, *, host: str = "127.0.0.1", hub_cert=None, verifier=None,
-                    startup_timeout: float = 10.0):
+                    simulator: Simulator | None = None, startup_timeout: float = 10.0):
     """Start all four simulated endpoints on one port in a daemon thread.
 
     Returns (base_url, stop); the simulator object is reachable as stop.simulator (for in-process inspection).
-    `hub_cert`: path(s) of the hub certificate(s) whose signatures the endpoints accept (None: not checked)."""
+    `hub_cert`: path(s) of the hub certificate(s) whose signatures the endpoints accept (None: not checked).
+    `simulator`: an earlier stop.simulator to serve again with its counters and issued numbers (a real outage:
+    stop(), the port refuses connections, then start_in_thread(port, simulator=...) brings it back)."""
     if verifier is None and hub_cert is not None:
         verifier = make_verifier(hub_cert)
-    app, sim = make_app(verifier)
+    if simulator is not None:
+        if verifier is not None:
+            simulator.verifier = verifier
+        app, sim = simulator.app(), simulator
+    else:
+        app, sim = make_app(verifier)
     server, sock = _server(app, host, port)
     actual = sock.getsockname()[1]
     errors: list[BaseException] = []

@@ -186,3 +186,23 @@ def test_sofia_acknowledges_each_cid_of_a_notification_and_answers_checks_from_t
            f'</ws:rucImportador><ws:contenedor>{container}</ws:contenedor></ws:consultarCid>').encode()
     check = deliver_sync(sofia, ask, message_id="check-1")
     assert check.ok and check.outcome.accepted and check.outcome.reference == cids[1]
+
+
+def test_a_real_outage_and_recovery_keeps_the_counts():
+    from samples.endpoints import start_in_thread
+    base, stop = start_in_thread(port=0)
+    port, sim = stop.port, stop.simulator
+    cfg = EndpointConfig.from_dict("o", {"kind": "soap", "url": f"{base}/vnaccs", "timeout": 2})
+    assert deliver_sync(cfg, payload("vnaccs"), message_id="before").ok
+    stop()
+    down = deliver_sync(cfg, payload("vnaccs"), message_id="during")
+    assert not down.ok and down.retryable and down.error.startswith("connection refused")
+    base2, stop2 = start_in_thread(port=port, simulator=sim)
+    try:
+        assert base2 == base
+        again = deliver_sync(cfg, payload("vnaccs"), message_id="during")
+        assert again.ok
+        s = httpx.get(f"{base}/vnaccs/_control/stats", timeout=5).json()
+        assert (s["attempts"], s["unique"], s["duplicates"]) == (2, 2, 0)
+    finally:
+        stop2()
