@@ -164,6 +164,7 @@ Declaration:
     TypeCode  141  code  Package type, UN/ECE Rec 21 (crosswalk xw_package_type).
 Response:
   DeclarationID  D014  string  Number of the declaration the response is about.
+  DeclarationCountryCode  -  code  ISO 3166-1 alpha-2 country of the customs administration that issued the response.
   SystemReferenceID  -  string  Customs-system reference (PRC SeqNo / CUS_CIQ_NO).
   FunctionalReferenceID  D026  string  The declarant's own reference echoed back.
   DeclarationOfficeID  065  code  Office that issued the response.

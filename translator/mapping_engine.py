@@ -12,7 +12,7 @@ from lxml import etree
 
 from . import canonical as cm
 from .mapping_table import AnyOf, Condition, MappingTable, Row
-from .mapping_transforms import Join, SkipValue, TransformError
+from .mapping_transforms import Join, List, SkipValue, TransformError
 from .xpath import readable_path
 
 
@@ -244,7 +244,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
           fan_item: dict | None = None) -> WriteResult:
     mt = table.type
     root_ns = mt.root[1:].split("}", 1)[0] if mt.root.startswith("{") else None
-    nsmap = {p: u for p, u in mt.namespaces.items() if u != root_ns}
+    nsmap = {p: u for p, u in mt.namespaces.items() if u != root_ns} if root_ns else {}
     if root_ns:
         nsmap[None] = root_ns
     root = etree.Element(mt.root, nsmap=nsmap)
@@ -260,6 +260,17 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
         t = row.transform
         conts = []
         values = []
+        if isinstance(t, List):
+            items = doc.get(row.groups[0]) or ()
+            parts = [t.inner.join(v for v in (it.get(n) or "" for n in row.canonical) if v) for it in items]
+            joined = t.sep.join(p for p in parts if p)
+            if joined and not _occupied(ctx, row.path, out_kids):
+                for it in items:
+                    for n in row.canonical:
+                        consumed.add((id(it), n))
+                _set(ctx, row, joined)
+                written.append(Written(None, row, CONVERTED, joined, "+".join(row.canonical), None, ""))
+            return
         for n, g in zip(row.canonical, row.groups):
             c = doc if g is None else (fan_item if (g == fan and fan_item is not None) else (item or {}))
             conts.append(c)
@@ -321,6 +332,15 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
         elif status == FILLED and src is None and values and values[0] != out:
             status, before = CONVERTED, values[0]
         written.append(Written(node, row, status, out, "+".join(row.canonical), src, before))
+
+    def _set(ctx, row, value):
+        el = ctx
+        for step in row.path.steps:
+            el = _child(el, step, True, out_kids)
+        if row.path.attr:
+            el.set(row.path.attr, value)
+        else:
+            el.text = value
 
     def make(parent, path):
         el = parent

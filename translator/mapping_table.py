@@ -15,7 +15,7 @@ from pathlib import Path
 from . import canonical as cm
 from . import paths
 from .codes import CodeTables
-from .mapping_transforms import Join, TableDefinitionError, Transform, build, parse_args
+from .mapping_transforms import Join, List, TableDefinitionError, Transform, build, parse_args
 from .registry import MessageType, Registry
 
 COLUMNS = ("kind", "group", "canonical", "path", "direction", "transform", "args", "table", "required", "default",
@@ -277,17 +277,22 @@ def load_table(file: Path, mt: MessageType, codes: CodeTables, root_dir: Path | 
                 group = table.groups.get(alias)
                 if group is None:
                     raise TableDefinitionError(f"group {alias!r} is not declared above this row")
+            if isinstance(transform, List):
+                gs = {cm.group_of(n, model) for n in names}
+                if direction != "out" or alias or len(gs) != 1 or None in gs:
+                    raise TableDefinitionError("list is a header row, direction out, over fields of one group")
             for n in names:
                 check_field(n)
                 g = cm.group_of(n, model)
-                if g and (group is None or g != group.canonical) and g != table.fanout:
+                if g and (group is None or g != group.canonical) and g != table.fanout \
+                        and not isinstance(transform, List):
                     raise TableDefinitionError(
                         f"canonical field {n!r} belongs to group {g}; put the row in a group of {g} "
                         f"(group column) or declare {g} as the fanout")
             if isinstance(transform, Join):
                 if len(names) < 2:
                     raise TableDefinitionError("join needs two or more canonical fields joined by '+'")
-            elif len(names) > 1:
+            elif len(names) > 1 and not isinstance(transform, List):
                 raise TableDefinitionError(f"several canonical fields need transform join (got {transform.name!r})")
             elif not names and transform.name not in ("const", "now"):
                 raise TableDefinitionError("the canonical column is empty")

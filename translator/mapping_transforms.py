@@ -37,7 +37,7 @@ _UNITS = {
 
 
 def parse_args(text: str) -> dict[str, str]:
-    """`key=value;key=value` (a literal `;` inside a value is written `\\;`)."""
+    """`key=value;key=value` (a literal `;` inside a value is written `\\;`, a space `\\s`: cells are trimmed)."""
     out: dict[str, str] = {}
     if not text.strip():
         return out
@@ -48,7 +48,7 @@ def parse_args(text: str) -> dict[str, str]:
         key, sep, value = part.partition("=")
         if not sep:
             raise TableDefinitionError(f"argument {part!r} is not key=value")
-        out[key.strip()] = value
+        out[key.strip()] = value.replace("\\s", " ")
     return out
 
 
@@ -326,6 +326,19 @@ class Join(Transform):
         return self.sep.join(values)
 
 
+class List(Transform):
+    """Writing only: the values of fields of a repeating group (`Container/ID+Container/ReferenceID`) from every
+    item, fields joined by `inner=` (default space), items by `sep=` (default `; `), into one header field."""
+    name = "list"
+    allowed_args = {"sep", "inner"}
+    fields = 0
+
+    def __init__(self, args, table, codes):
+        super().__init__(args, table, codes)
+        self.sep = args.get("sep", "; ")
+        self.inner = args.get("inner", " ")
+
+
 class Now(Transform):
     """Writes the translation time (`now`, passed in) as `format=` (default ISO 8601); nothing is read."""
     name = "now"
@@ -345,7 +358,7 @@ class Uuid(Transform):
 
 
 TRANSFORMS: dict[str, type[Transform]] = {t.name: t for t in
-                                          (Copy, Upper, Const, Map, Code, Date, Number, Unit, Join, Now, Uuid)}
+                                          (Copy, Upper, Const, Map, Code, Date, Number, Unit, Join, List, Now, Uuid)}
 
 
 def build(name: str, args_text: str, table: str, codes: CodeTables) -> Transform:

@@ -87,7 +87,8 @@ class MappingReport:
                 fields.append(e)
             dropped = []
             for kind, what, value, reason in self.dropped:
-                src = readable_path(what) if isinstance(what, etree._Element) else what
+                src = readable_path(what) if isinstance(what, etree._Element) else (
+                    what if isinstance(what, str) else what.path)
                 dropped.append({"source": src, "value": value, "reason": reason, "kind": kind})
             self._dict = {"source": self.source, "target": self.target, "documents": self.documents,
                           "summary": {**self.counts(), "dropped": len(self.dropped)},
@@ -251,8 +252,7 @@ class Translator:
                 src = prov.get((id(container), name))
                 if src is not None and _node(src) is not None and id(_node(src)) in used_nodes:
                     continue
-                report.dropped.append(("canonical", src.node[0] if src and isinstance(src.node, tuple)
-                                       else (src.node if src and src.node is not None else name),
+                report.dropped.append(("canonical", src if src is not None and src.node is not None else name,
                                        src.raw if src else value,
                                        f"{target_id} has no field for {name}"))
         visit(doc)
