@@ -176,3 +176,12 @@ def test_uscc_check_character():
     assert uscc_check_char("91350100M000100Y4") == "3"      # the example of GB 32100-2015 commentaries
     assert uscc_ok("91350100M000100Y43") and not uscc_ok("91350100M000100Y44")
     assert not uscc_ok("91350100M000100I43")                 # I is not in the USCC alphabet
+
+
+def test_missing_importer_ruc_is_a_warning(validator):
+    data = (SAMPLES / "registration_shanghai_asuncion_1line.xml").read_bytes()
+    tree = etree.fromstring(data)
+    ident = tree.find(".//{urn:hub:py:siveca:1}Importer/{urn:hub:py:siveca:1}Identifier")
+    ident.getparent().remove(ident)
+    report = validator.validate(tree)
+    assert report.valid and {i.code for i in report.warnings} == {"siveca-importer-ruc-missing"}

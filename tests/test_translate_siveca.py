@@ -85,12 +85,20 @@ def test_report_shows_defaults_and_drops(translator):
     assert any("CutMode" in str(d) for d in rep["dropped"]), rep["dropped"][:5]
 
 
-def test_direct_translation_without_ruc_fails_naming_the_row(translator):
-    # the PRC declaration alone lacks the RUC: the translation stops and says which row needs it
-    with pytest.raises(TranslationError) as e:
-        translator.translate(parse(_prc_input()), "siveca:Registration", now=NOW)
-    assert e.value.row and e.value.row.startswith("mappings/siveca/Registration.csv:")
-    assert "Identifier" in e.value.message and "Importer/TaxID" in e.value.message
+def test_without_the_ruc_the_registration_is_made_with_a_warning(translator):
+    # the PRC declaration alone lacks the RUC (spec A.14): the registrations are still valid, with a warning
+    result = translator.translate(parse(_prc_input()), "siveca:Registration", now=NOW)
+    assert len(result.documents) == 2
+    for doc in result.documents:
+        assert doc.getroot().find(f".//{SIV}Importer/{SIV}Identifier") is None
+        report = translator.validator.validate(doc)
+        assert report.valid and {i.code for i in report.warnings} == {"siveca-importer-ruc-missing"}
+
+
+def test_a_pending_declaration_has_no_export_date(translator):
+    data = _prc_input().replace(b"<IEDate>20241108</IEDate>", b"")
+    result = translator.translate(_pivot_with_ruc(translator, data), "siveca:Registration", now=NOW)
+    assert all(d.getroot().find(f".//{SIV}ExportDate") is None for d in result.documents)
 
 
 def test_wrong_check_digit_is_refused_not_sent(translator):

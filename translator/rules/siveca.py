@@ -125,6 +125,7 @@ R_GOODS = _x("siv:GoodsItem")
 R_HS = _x("siv:ExportDocument/siv:Containers/siv:Container/siv:GoodsItem/siv:HsCode")
 R_EXPORTER_ID = _x("siv:ExportDocument/siv:Exporter/siv:Identifier")
 R_IMPORTER_ID = _x("siv:ExportDocument/siv:Importer/siv:Identifier")
+R_IMPORTER = _x("siv:ExportDocument/siv:Importer")
 
 N_CONTAINER_NOS = _x("siv:ContainerCid/siv:ContainerNo")
 N_CIDS = _x("siv:ContainerCid/siv:Cid")
@@ -319,6 +320,15 @@ def _ruc_message(role: str, value: str) -> str:
 def registration_parties(root, ctx):
     yield from _check_party(_first(R_EXPORTER_ID, root), {"CN_USCC", "HK_BR"}, "出口商 / Exportador")
     yield from _check_party(_first(R_IMPORTER_ID, root), {"PY_RUC"}, "进口商 / Importador")
+
+
+@rule(REGISTRATION, code="siveca-importer-ruc-missing", severity="warning",
+      doc="the importer's RUC is missing: SOFIA may not match the CID to the importer")
+def importer_ruc_present(root, ctx):
+    if _first(R_IMPORTER_ID, root) is None:
+        importer = _first(R_IMPORTER, root)
+        yield Finding(importer, "进口商 / Importador: no RUC; SOFIA may not be able to match the CID to the importer "
+                                "at clearance (add the RUC, which a PRC declaration does not carry)")
 
 
 # --------------------------------------------------------------------------------------------------------------
