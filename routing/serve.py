@@ -30,6 +30,7 @@ def serve(config_path=None, host=None, port=None, log_level="info") -> int:
     from routing.runtime import build_runtime
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)      # one line per delivery otherwise
     t0 = time.monotonic()
     try:
         cfg = load_config(config_path)

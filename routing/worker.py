@@ -109,7 +109,8 @@ class DeliveryWorker:
         if self.in_doubt:
             log.warning("%d delivery(ies) were in flight when the hub stopped; resending under the same "
                         "idempotency key: %s", len(self.in_doubt), ", ".join(x["delivery_id"] for x in self.in_doubt))
-        limits = httpx.Limits(max_connections=max(10, self.max_in_flight * 2))
+        # httpcore checks every pooled connection on each request: keep the pool no larger than needed
+        limits = httpx.Limits(max_connections=self.max_in_flight, max_keepalive_connections=self.max_in_flight)
         async with httpx.AsyncClient(limits=limits) as client:
             self._client = client
             while not self._stopping:
