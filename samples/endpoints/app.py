@@ -267,7 +267,11 @@ class Simulator:
             st.failed += 1
             return fault(version, "Client", "the operation element holds no document")
         if self.verifier is not None:
-            ok, info = self.verifier(etree.tostring(copy.deepcopy(doc), encoding="utf-8"))
+            ws = getattr(self.verifier, "envelope", None)
+            if version and ws is not None and _has_wsse(root):
+                ok, info = ws(root)
+            else:
+                ok, info = self.verifier(etree.tostring(copy.deepcopy(doc), encoding="utf-8"))
             if not ok:
                 with st.lock:
                     st.sig_failed += 1
@@ -349,6 +353,15 @@ class Simulator:
             Route("/{authority}", self.submit, methods=["POST"]),
             Route("/{authority}", self.get_wsdl, methods=["GET"]),
         ])
+
+
+WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+
+
+def _has_wsse(envelope_root) -> bool:
+    ns = envelope_root.tag[1:].partition("}")[0]
+    header = envelope_root.find(f"{{{ns}}}Header")
+    return header is not None and header.find(f"{{{WSSE_NS}}}Security") is not None
 
 
 def _unwrap_operation(doc):

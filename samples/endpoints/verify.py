@@ -1,6 +1,9 @@
-"""Signature check of the simulated endpoints: the hub's certificate(s) are pinned; signing.verify does the work.
+"""Signature check of the simulated endpoints: the hub's certificate(s) are pinned; signing does the work.
 
-make_verifier(paths) loads the certificates once and returns verifier(document bytes) -> (ok, signer or reason).
+make_verifier(paths) loads the certificates once and returns verifier(document bytes) -> (ok, signer or reason)
+(the document's enveloped XML signature, signing.verify); verifier.envelope(envelope root) -> (ok, signer or
+reason) checks a WS-Security signed envelope instead (signing.wssec.verify_envelope), used when the request
+carries a wsse:Security header.
 """
 from __future__ import annotations
 
@@ -40,4 +43,14 @@ def make_verifier(hub_cert, profiles=ACCEPTED_PROFILES, clock=None):
         ev = result.evidence
         return True, (ev.signer_subject if ev is not None else "") or "verified"
 
+    def envelope(root):
+        try:
+            from signing import wssec
+            ev = wssec.verify_envelope(root, certificates=certs, now=clock())
+        except Exception as e:  # noqa: BLE001 - refusal, never a crash
+            return False, f"{getattr(e, 'code', type(e).__name__)}: {getattr(e, 'message', e)}"
+        cert = ev.signer_certificate
+        return True, (cert.subject.rfc4514_string() if cert is not None else "verified (WS-Security)")
+
+    verifier.envelope = envelope
     return verifier

@@ -81,3 +81,26 @@ def test_bad_signatures_are_refused_with_a_client_fault(pki, verifying_sim, case
     assert "signature not accepted" in r.error
     s = stats(verifying_sim, "prc")
     assert s["deliveries"] == 0 and s["signature"]["failed"] == 1
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+@pytest.mark.parametrize("tamper", [False, True])
+def test_ws_security_signed_envelopes_are_verified(pki, verifying_sim, version, tamper):
+    from routing.endpoints import soap_envelope
+    from signing import wssec
+    reset(verifying_sim)
+    signer = signing.LocalSigner.from_files(pki / "hub.key", pki / "hub.pem")
+    env = parse(soap_envelope(payload("vnaccs"), version)).getroot()
+    data = wssec.sign_envelope(env, signer, NOW)
+    if tamper:
+        data = data.replace(b"<ICB>", b"<ICB>X", 1) if b"<ICB>" in data else data.replace(b"Body", b"Body ", 1)
+    cfg = EndpointConfig.from_dict("ws", {"kind": "soap", "url": f"{verifying_sim}/vnaccs", "soap_version": version,
+                                          "prebuilt_envelope": True, "timeout": 5})
+    r = deliver_sync(cfg, data, message_id="ws-1")
+    s = stats(verifying_sim, "vnaccs")
+    if tamper:
+        assert not r.ok and not r.retryable and r.fault_code in ("Client", "Sender")
+        assert s["signature"]["failed"] == 1 and s["deliveries"] == 0
+    else:
+        assert r.ok and r.outcome.accepted, r.error
+        assert s["signature"]["verified"] == 1 and "edihub hub" in s["signature"]["last_signer"]
