@@ -51,8 +51,13 @@ LABEL = {
 }
 
 
-def _q(name: str) -> str:
-    return f"{{{NS}}}{name}"
+class _QNames(dict):
+    def __missing__(self, name: str) -> str:
+        self[name] = clark = f"{{{NS}}}{name}"
+        return clark
+
+
+_q = _QNames().__getitem__          # "ICN" -> "{urn:edihub:vnaccs:1}ICN", memoised (rules run per message)
 
 
 def item(code: str) -> str:
@@ -110,6 +115,9 @@ def is_valid_declaration_number(number: str) -> bool:
 _numbers = etree.XPath("v:ICN | v:Invoice/v:IV2 | v:Lines/v:Line/v:TXN", namespaces=_N)
 _lines = etree.XPath("v:Lines/v:Line", namespaces=_N)
 _bls = etree.XPath("v:Transport/v:*[starts-with(local-name(), 'BL')]", namespaces=_N)
+_exempt_lines = etree.XPath("v:Lines/v:Line[v:TXN or v:RE or v:REG]", namespaces=_N)
+_currencies = etree.XPath("v:Lines/v:Line/v:UPC/text() | v:Valuation/v:FR2/text() | v:Valuation/v:IN2/text()",
+                          namespaces=_N)
 _amounts = etree.XPath(
     "v:Invoice/v:IP4 | v:Lines/v:Line/v:BPR | v:Lines/v:Line/v:UPR | v:Lines/v:Line/v:REG"
     " | v:Valuation/v:FR3 | v:Valuation/v:IN3", namespaces=_N)
@@ -131,6 +139,20 @@ def _child(parent, *names):
 def _dec(el) -> Decimal | None:
     try:
         return Decimal(_text(el)) if el is not None else None
+    except InvalidOperation:
+        return None          # the XSD reports it
+
+
+def _texts(el) -> dict[str, str]:
+    """Child Clark tag -> stripped text, in one pass (cheaper than one lookup per item on a goods line)."""
+    return {c.tag: (c.text or "").strip() for c in el}
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        return Decimal(text)
     except InvalidOperation:
         return None          # the XSD reports it
 
@@ -265,7 +287,8 @@ def gross_not_below_net(root, ctx):
         return
     net = Decimal(0)
     for line in _lines(root):
-        qn2, qt2 = _dec(line.find(_q("QN2"))), _text(line.find(_q("QT2")))
+        f = _texts(line)
+        qn2, qt2 = _decimal(f.get(_q("QN2"))), f.get(_q("QT2"), "")
         if qn2 is not None and qt2 in KG_PER:
             net += qn2 * KG_PER[qt2]
     gross = gw * KG_PER[unit]
@@ -278,11 +301,12 @@ def gross_not_below_net(root, ctx):
 def line_value(root, ctx):
     inv_cur = _text(_child(root, "Invoice", "IP3"))
     for line in _lines(root):
-        upr, qn1, bpr = _dec(line.find(_q("UPR"))), _dec(line.find(_q("QN1"))), _dec(line.find(_q("BPR")))
+        f = _texts(line)
+        upr, qn1, bpr = _decimal(f.get(_q("UPR"))), _decimal(f.get(_q("QN1"))), _decimal(f.get(_q("BPR")))
         if upr is None or qn1 is None or bpr is None:
             continue
-        upc, tsc = _text(line.find(_q("UPC"))), _text(line.find(_q("TSC")))
-        if (upc and upc != inv_cur) or (tsc and tsc != _text(line.find(_q("QT1")))):
+        upc, tsc = f.get(_q("UPC"), ""), f.get(_q("TSC"), "")
+        if (upc and upc != inv_cur) or (tsc and tsc != f.get(_q("QT1"), "")):
             continue          # price in another currency or per another unit: not comparable here
         if abs(upr * qn1 - bpr) > 1:
             yield Finding(line.find(_q("BPR")), f"{item('BPR')} {bpr} differs from {item('UPR')} {upr} × "
@@ -292,6 +316,8 @@ def line_value(root, ctx):
 @rule(*DECLARATIONS, code="vnaccs-vnd-decimals", doc="amounts in VND have no decimals")
 def vnd_decimals(root, ctx):
     inv_cur = _text(_child(root, "Invoice", "IP3"))
+    if inv_cur != "VND" and "VND" not in _currencies(root):
+        return
     for el in _amounts(root):
         name = _local(el)
         if name in ("IP4", "BPR", "REG"):
@@ -329,7 +355,7 @@ def insurance_incoterm(root, ctx):
       doc="a line claiming exemption gives the exemption list number TXN, the code RE and the reduced amount REG")
 def exemption_complete(root, ctx):
     parts = ("TXN", "RE", "REG")
-    for line in _lines(root):
+    for line in _exempt_lines(root):
         present = [p for p in parts if line.find(_q(p)) is not None]
         if present and len(present) < len(parts):
             missing = ", ".join(item(p) for p in parts if p not in present)
@@ -337,15 +363,16 @@ def exemption_complete(root, ctx):
                                                      f"an exempt line needs the list number, the code and the amount")
 
 
+# ASCII, Latin-1 and Latin Extended-A/B, combining diacritics, Latin Extended Additional (Vietnamese letters),
+# general punctuation and currency signs
+_NOT_LATIN = re.compile("[^\x00-\x7f\u00a0-\u024f\u0300-\u036f\u1e00-\u1eff\u2000-\u20cf]")
+
+
 def _foreign_script(text: str) -> str | None:
     """The first character that is neither Latin (with Vietnamese diacritics) nor common punctuation/symbols."""
-    for ch in text:
-        if ch.isascii():
-            continue
-        cp = ord(ch)
-        if 0x00A0 <= cp <= 0x024F or 0x1E00 <= cp <= 0x1EFF or 0x0300 <= cp <= 0x036F or 0x2000 <= cp <= 0x20CF:
-            continue
-        if unicodedata.category(ch)[0] in "PSZ" and cp < 0x3000:
+    for m in _NOT_LATIN.finditer(text):
+        ch = m.group()
+        if unicodedata.category(ch)[0] in "PSZ" and ord(ch) < 0x3000:
             continue
         return ch
     return None
