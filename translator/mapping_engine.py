@@ -251,6 +251,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
     written: list[Written] = []
     consumed: set = set()
     out_kids: dict = {}
+    pos = [0]
     fan = table.fanout
     model = cm.MODEL.root(table.pivot)
 
@@ -275,6 +276,8 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
             c = doc if g is None else (fan_item if (g == fan and fan_item is not None) else (item or {}))
             conts.append(c)
             values.append(c.get(n) or "")
+        if t.name == "position" and not any(values):
+            values = [str(pos[0])]
         if t.name not in ("now", "const") and not any(values):
             if row.default and not _occupied(ctx, row.path, out_kids):
                 pass                                      # written below as defaulted
@@ -362,7 +365,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
             if grp.canonical == "GoodsItem" and fan_item is not None and table.fanout_row is not None \
                     and table.fanout_row.args.get("link") == "yes":
                 items = _linked(items, fan_item)
-            for item in items:
+            for pos[0], item in enumerate(items, 1):
                 if row.when:
                     if not _holds(row.when, item, doc):
                         continue

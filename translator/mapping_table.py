@@ -294,6 +294,8 @@ def load_table(file: Path, mt: MessageType, codes: CodeTables, root_dir: Path | 
                     raise TableDefinitionError("join needs two or more canonical fields joined by '+'")
             elif len(names) > 1 and not isinstance(transform, List):
                 raise TableDefinitionError(f"several canonical fields need transform join (got {transform.name!r})")
+            if transform.name == "position" and (direction != "out" or not alias):
+                raise TableDefinitionError("position is a group row, direction out")
             elif not names and transform.name not in ("const", "now"):
                 raise TableDefinitionError("the canonical column is empty")
             if not names and direction != "out":

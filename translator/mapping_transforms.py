@@ -339,6 +339,33 @@ class List(Transform):
         self.inner = args.get("inner", " ")
 
 
+class Pad(Transform):
+    """Writing: keep the first `keep=` characters (all by default) and fill to `width=` with `fill=` (default 0)
+    on the right; reading: as is. E.g. a foreign tariff code to HS6 + zeros for a national code the target
+    declarant must complete."""
+    name = "pad"
+    allowed_args = {"keep", "width", "fill"}
+
+    def __init__(self, args, table, codes):
+        super().__init__(args, table, codes)
+        try:
+            self.keep = int(args["keep"]) if args.get("keep") else None
+            self.width = int(args["width"])
+        except (KeyError, ValueError):
+            raise TableDefinitionError("pad needs width=N (and optionally keep=N, fill=c)") from None
+        self.fill = args.get("fill", "0") or "0"
+
+    def to_format(self, value):
+        v = value[: self.keep] if self.keep is not None else value
+        return v.ljust(self.width, self.fill[0])
+
+
+class Position(Transform):
+    """Writing only, in a group: the item's 1-based position (a fallback for line numbers a source leaves
+    implicit)."""
+    name = "position"
+
+
 class Now(Transform):
     """Writes the translation time (`now`, passed in) as `format=` (default ISO 8601); nothing is read."""
     name = "now"
@@ -358,7 +385,7 @@ class Uuid(Transform):
 
 
 TRANSFORMS: dict[str, type[Transform]] = {t.name: t for t in
-                                          (Copy, Upper, Const, Map, Code, Date, Number, Unit, Join, List, Now, Uuid)}
+                                          (Copy, Upper, Const, Map, Code, Date, Number, Unit, Join, List, Pad, Position, Now, Uuid)}
 
 
 def build(name: str, args_text: str, table: str, codes: CodeTables) -> Transform:
