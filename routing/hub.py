@@ -181,6 +181,12 @@ class Hub:
         return {"message_id": message_id, "requeued": ids, "state": self.store.message(message_id)["state"]}
 
 
+    def cancel(self, message_id: str, partner_id: str | None = None) -> dict:
+        self._get(message_id, partner_id)
+        ids = self.store.cancel(message_id, self.clock())
+        return {"message_id": message_id, "cancelled": ids, "state": self.store.message(message_id)["state"]}
+
+
 def _clean_hints(h: dict | None) -> dict | None:
     if not h:
         return None

@@ -109,6 +109,9 @@ CREATE TABLE refusals (
     digest          VARCHAR(80)
 );
 """),
+    (2, """
+ALTER TABLE deliveries ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0
+"""),
 ]
 
 
@@ -176,6 +179,7 @@ class Store:
     def finish_attempt(self, claimed, now, outcome, **kw): raise NotImplementedError
     def recover_in_doubt(self, now): raise NotImplementedError
     def resend(self, message_id, now, max_attempts=None): raise NotImplementedError
+    def cancel(self, message_id, now, detail=""): raise NotImplementedError
     def close(self): raise NotImplementedError
 
 
@@ -522,8 +526,11 @@ class SQLiteStore(Store):
             c.execute("UPDATE attempts SET finished_at = ?, outcome = ?, error = ?, status = ?, response = ?, "
                       "response_info = ? WHERE delivery_id = ? AND claim = ?",
                       (now, outcome, error, status, response, _j(response_info), cl.delivery_id, cl.claim))
+            cancel = c.execute("SELECT cancel_requested FROM deliveries WHERE id = ?", (cl.delivery_id,)).fetchone()[0]
             if outcome in (S.DELIVERED, S.ACKNOWLEDGED, S.REJECTED):
                 new = outcome
+            elif cancel:
+                new = S.CANCELLED           # cancelled while this attempt was under way: no retry
             elif next_at is not None and cl.attempt < cl.max_attempts:
                 new = S.FAILED
             else:
@@ -575,6 +582,11 @@ class SQLiteStore(Store):
             self._refresh_message(c, row[0], now)
         return self._run(job)
 
+    def cancel(self, message_id: str, now: float, detail: str = "operator cancel") -> list[str]:
+        """Cancel every delivery not yet sent or not sendable (queued, failed, dead). A delivery being sent
+        right now finishes; delivered ones stay delivered."""
+        return self._run(_cancel_job(self, message_id, now, detail))
+
     def resend(self, message_id: str, now: float, max_attempts: int | None = None) -> list[str]:
         """Operator resend: every dead or failed delivery goes back to queued with a fresh attempt budget.
         Raises DuplicateMessage if reactivating would clash with another accepted message."""
@@ -601,12 +613,31 @@ class SQLiteStore(Store):
                                                    (message_id, S.DEAD, S.FAILED, S.CANCELLED)).fetchall():
                 extra = max_attempts or 0
                 c.execute("UPDATE deliveries SET state = ?, next_at = ?, max_attempts = attempts + ?, "
-                          "updated_at = ? WHERE id = ?", (S.QUEUED, now, extra, now, did))
+                          "cancel_requested = 0, updated_at = ? WHERE id = ?", (S.QUEUED, now, extra, now, did))
                 self._audit(c, message_id, did, dstate, S.QUEUED, now, "operator resend")
                 ids.append(did)
             self._refresh_message(c, message_id, now, "operator resend")
             return ids
         return self._run(job)
+
+
+def _cancel_job(store, message_id, now, detail):
+    def job(c):
+        ids = []
+        for did, dstate in c.execute("SELECT id, state FROM deliveries WHERE message_id = ? AND state IN (?, ?, ?)",
+                                     (message_id, S.QUEUED, S.FAILED, S.DEAD)).fetchall():
+            c.execute("UPDATE deliveries SET state = ?, next_at = NULL, updated_at = ? WHERE id = ?",
+                      (S.CANCELLED, now, did))
+            store._audit(c, message_id, did, dstate, S.CANCELLED, now, detail)
+            ids.append(did)
+        # deliveries under way finish their attempt; a failure then ends cancelled instead of being retried
+        for (did,) in c.execute("SELECT id FROM deliveries WHERE message_id = ? AND state = ?",
+                                (message_id, S.SENDING)).fetchall():
+            c.execute("UPDATE deliveries SET cancel_requested = 1 WHERE id = ?", (did,))
+            ids.append(did)
+        store._refresh_message(c, message_id, now, detail)
+        return ids
+    return job
 
 
 def _j(v):

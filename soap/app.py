@@ -204,6 +204,15 @@ def create_app(runtime, *, start_worker: bool = True, demo_endpoints=None) -> St
         except HubError as e:
             return _err(e.status, e.code, e.message)
 
+    async def api_cancel(request: Request):
+        partner, err = await authed(request)
+        if err:
+            return err
+        try:
+            return JSONResponse(await blocking(hub.cancel, request.path_params["id"], partner and partner.id))
+        except HubError as e:
+            return _err(e.status, e.code, e.message)
+
     async def api_refusals(request: Request):
         if not runtime.auth.is_operator(request.headers.get("authorization")):
             return _err(403, "operator-only", "the refusal log needs the operator token")
@@ -246,6 +255,7 @@ def create_app(runtime, *, start_worker: bool = True, demo_endpoints=None) -> St
         Route("/api/messages/{id}", api_get, methods=["GET"]),
         Route("/api/messages/{id}/receipt", api_receipt, methods=["GET"]),
         Route("/api/messages/{id}/resend", api_resend, methods=["POST"]),
+        Route("/api/messages/{id}/cancel", api_cancel, methods=["POST"]),
         Route("/api/refusals", api_refusals, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
         Route("/edihub.xsd", hub_xsd, methods=["GET"]),

@@ -61,6 +61,9 @@ class SoapService:
             answer = handler(req, partner, data, remote)
             return 200, CT[version], serialize(envelope(version, answer))
         except Fault as f:
+            if f.kind == "version":
+                # answered as a SOAP 1.1 node answers (SOAP 1.2 Part 1 appendix A), with the Upgrade header
+                version = "1.1"
             if f.kind in ("version", "must-understand") or f.code.startswith(("soap-", "xml-")):
                 self._refuse(f.code, f.message, None, remote, data)
             status, body = fault_envelope(version, f)

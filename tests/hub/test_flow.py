@@ -218,3 +218,19 @@ def test_openapi_and_docs_served(hub):
     spec = httpx.get(f"{hub.url}/openapi.json").json()
     assert spec["openapi"].startswith("3.") and "/api/messages" in spec["paths"]
     assert "openapi.json" in httpx.get(f"{hub.url}/docs").text
+
+
+def test_cancel_stops_retries(hub_factory, sim):
+    hub = hub_factory(max_attempts=50, backoff=0.2)
+    sim.control("vnaccs", mode="fail")
+    mid = hub.submit(sample(IDA)).json()["message_id"]
+    hub.wait_state(mid, "failed")
+    r = httpx.post(f"{hub.url}/api/messages/{mid}/cancel", headers=hub.headers(), timeout=10)
+    assert r.status_code == 200
+    st = hub.wait_state(mid, "cancelled")
+    n = st["deliveries"][0]["attempts"]
+    time.sleep(0.6)
+    assert hub.status(mid).json()["deliveries"][0]["attempts"] == n      # no further attempt
+    # a cancelled message no longer blocks a resubmission
+    sim.control("vnaccs", mode="ok")
+    assert hub.submit(sample(IDA)).json()["duplicate"] is False

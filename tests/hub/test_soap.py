@@ -123,6 +123,9 @@ def test_version_mismatch(hub):
     # (SOAP 1.2 Part 1, appendix A): a 1.1 VersionMismatch fault with the Upgrade header
     r = post(hub, env(S12, STATUS), ct="text/xml")
     assert r.status_code == 500 and fault11(r)[0] == "soap:VersionMismatch"
+    # and a SOAP 1.1 envelope under the SOAP 1.2 content type
+    r = post(hub, env(S11, STATUS), ct="application/soap+xml")
+    assert r.status_code == 500 and fault11(r)[0] == "soap:VersionMismatch"
 
 
 def test_must_understand_11_and_12(hub):

@@ -30,7 +30,7 @@ def test_migrations_are_recorded_and_idempotent(tmp_path):
     b = SQLiteStore(tmp_path / "m.db")           # reopening applies nothing twice
     import sqlite3
     c = sqlite3.connect(tmp_path / "m.db")
-    assert [r[0] for r in c.execute("SELECT version FROM schema_version")] == [1]
+    assert [r[0] for r in c.execute("SELECT version FROM schema_version")] == [1, 2]
     assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     b.close()
 
@@ -69,6 +69,15 @@ def test_claim_finish_retry_dead_resend_with_audit(store):
     trail = [(x["delivery_id"], x["from_state"], x["to_state"]) for x in store.audit("M1")]
     assert ("M1-2", S.SENDING, S.DEAD) in trail and ("M1-2", S.DEAD, S.QUEUED) in trail
     assert (None, S.DEAD, S.QUEUED) in trail
+
+
+def test_cancel_during_an_attempt_ends_cancelled(store):
+    store.accept(msg("M1"))
+    (c,) = store.claim_due(1.0, {"r0": 1}, {}, 1)
+    assert store.cancel("M1", 1.5) == ["M1-1"]
+    assert store.finish_attempt(c, 2.0, S.FAILED, error="HTTP 500", next_at=3.0) == S.CANCELLED
+    assert store.message("M1")["state"] == S.CANCELLED
+    assert store.claim_due(5.0, {"r0": 1}, {}, 1) == []
 
 
 def test_recover_in_doubt(store):
