@@ -312,7 +312,10 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
             else:
                 out = t.to_format(values[0])
             out = t.limit(out)
-        except SkipValue:
+        except SkipValue as e:
+            if row.required and not row.has_fallback:
+                raise EngineError(f"required target field {row.path.text}: {e}", row,
+                                  src.node if src else None, "+".join(row.canonical)) from None
             written.append(Written(None, row, EMPTY, "", "+".join(row.canonical), src))
             return
         except TransformError as e:

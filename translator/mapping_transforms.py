@@ -7,6 +7,7 @@ See docs/mapping-tables.md for the catalogue.
 """
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
@@ -59,10 +60,10 @@ class Transform:
     fields = 1                     # number of canonical fields it reads/writes
 
     def __init__(self, args: dict[str, str], table: str, codes: CodeTables):
-        unknown = set(args) - self.allowed_args - {"maxlen", "overflow"}
+        unknown = set(args) - self.allowed_args - {"maxlen", "overflow", "match"}
         if unknown:
             raise TableDefinitionError(f"transform {self.name!r} takes no argument(s) {sorted(unknown)}; "
-                                       f"allowed: {sorted(self.allowed_args | {'maxlen', 'overflow'})}")
+                                       f"allowed: {sorted(self.allowed_args | {'maxlen', 'overflow', 'match'})}")
         if table and not self.needs_table:
             raise TableDefinitionError(f"transform {self.name!r} does not use a code table (got {table!r})")
         if self.needs_table and not table:
@@ -70,6 +71,10 @@ class Transform:
         self.args = args
         self.maxlen = int(args["maxlen"]) if args.get("maxlen") else None
         self.overflow = args.get("overflow", "error")
+        try:
+            self.match = re.compile(args["match"]) if args.get("match") else None
+        except re.error as e:
+            raise TableDefinitionError(f"match is not a regular expression: {e}") from None
         if self.overflow not in ("error", "truncate"):
             raise TableDefinitionError("overflow must be error or truncate")
 
@@ -80,6 +85,8 @@ class Transform:
         return value
 
     def limit(self, value: str) -> str:
+        if self.match is not None and not self.match.fullmatch(value):
+            raise SkipValue(f"{value!r} does not match {self.match.pattern}")
         if self.maxlen is not None and len(value) > self.maxlen:
             if self.overflow == "truncate":
                 return value[: self.maxlen]
@@ -121,8 +128,8 @@ class Map(Transform):
     name = "map"
 
     def __init__(self, args, table, codes):
-        pairs = {k: v for k, v in args.items() if k not in ("maxlen", "overflow")}
-        super().__init__({k: v for k, v in args.items() if k in ("maxlen", "overflow")}, table, codes)
+        pairs = {k: v for k, v in args.items() if k not in ("maxlen", "overflow", "match")}
+        super().__init__({k: v for k, v in args.items() if k in ("maxlen", "overflow", "match")}, table, codes)
         if not pairs:
             raise TableDefinitionError("map needs at least one formatvalue=canonicalvalue pair")
         self.fwd = pairs
@@ -191,9 +198,10 @@ class Code(Transform):
         try:
             return self.fwd[value]
         except KeyError:
+            msg = f"{value!r} has no row in {self.table_name} column {self.column}"
             if self.skip:
-                raise SkipValue() from None
-            raise TransformError(f"{value!r} has no row in {self.table_name} column {self.column}") from None
+                raise SkipValue(msg) from None
+            raise TransformError(msg) from None
 
     def to_format(self, value):
         if self.members is not None:
@@ -203,12 +211,13 @@ class Code(Transform):
         try:
             return self.back[value]
         except KeyError:
-            if self.skip:
-                raise SkipValue() from None
             if value in self.none:
-                raise TransformError(f"{value!r} has no {self.column} counterpart ({self.table_name} says none)") \
-                    from None
-            raise TransformError(f"{value!r} has no {self.column} value in {self.table_name}") from None
+                msg = f"{value!r} has no {self.column} counterpart ({self.table_name} says none)"
+            else:
+                msg = f"{value!r} has no {self.column} value in {self.table_name}"
+            if self.skip:
+                raise SkipValue(msg) from None
+            raise TransformError(msg) from None
 
 
 class Date(Transform):
