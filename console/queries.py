@@ -4,9 +4,8 @@ The hub's Store interface covers the hub's needs (list by exact filters, one mes
 also needs search with totals, per-route figures and aggregate counts. They are plain, portable SQL run through
 the store's own connection helpers (`_read()` for reads, `_tx()` for a write with its audit row), so they see
 exactly what the hub sees and work with several hub processes on one database.
-Writes: `cancel` (queued/failed deliveries -> cancelled, audited, message state recomputed, in one
-transaction) and `note_action` (an audit row naming the console user). When the store gains a public
-`cancel(message_id, now, detail)` it is used instead.
+Writes: `note_action` (an audit row naming the console user, through the store's writer); cancel is the
+store's own `cancel(message_id, now, detail)`.
 """
 from __future__ import annotations
 
@@ -194,33 +193,30 @@ def ping(store) -> None:
 
 
 # -- writes --------------------------------------------------------------------------------------------------
+def _write(store, job):
+    """Run a write job in the store's transaction (its writer thread when it has one)."""
+    if callable(getattr(store, "_run", None)):
+        return store._run(job)
+    with store._tx() as c:
+        return job(c)
+
+
 def note_action(store, message_id: str, now: float, detail: str) -> None:
     """An audit row for an operator action (the state is unchanged: from = to = current state)."""
-    with store._tx() as c:
+    def job(c):
         row = c.execute("SELECT state FROM messages WHERE id = ?", (message_id,)).fetchone()
         if row:
             store._audit(c, message_id, None, row[0], row[0], now, detail)
+    _write(store, job)
 
 
 def cancel(store, message_id: str, now: float, detail: str) -> tuple[list[str], list[str]]:
-    """Cancel the deliveries of a message still waiting to be sent (queued / failed). Those being sent right now
-    (`sending`) cannot be stopped and are returned separately. One transaction, audited, message state recomputed.
+    """The store's cancel (queued / failed / dead deliveries -> cancelled, audited with `detail`; deliveries being
+    sent right now finish their attempt and end cancelled if it fails). Returns (cancelled, still being sent).
     Raises KeyError for an unknown message."""
-    if callable(getattr(store, "cancel", None)):
-        return store.cancel(message_id, now, detail)
-    with store._tx() as c:
-        if c.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone() is None:
-            raise KeyError(message_id)
-        done, busy = [], []
-        for did, state in c.execute("SELECT id, state FROM deliveries WHERE message_id = ? ORDER BY id",
-                                    (message_id,)).fetchall():
-            if state in S.DUE:
-                c.execute("UPDATE deliveries SET state = ?, next_at = NULL, updated_at = ? WHERE id = ? AND state = ?",
-                          (S.CANCELLED, now, did, state))
-                store._audit(c, message_id, did, state, S.CANCELLED, now, detail)
-                done.append(did)
-            elif state == S.SENDING:
-                busy.append(did)
-        if done:
-            store._refresh_message(c, message_id, now, detail)
-    return done, busy
+    if store.message(message_id) is None:
+        raise KeyError(message_id)
+    ids = store.cancel(message_id, now, detail)
+    states = {d["id"]: d["state"] for d in store.deliveries(message_id)}
+    done = [i for i in ids if states.get(i) == S.CANCELLED]
+    return done, [i for i in ids if i not in done]

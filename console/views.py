@@ -39,7 +39,8 @@ FLASH = {
     "resent": "Resend: {n} delivery(ies) put back in the queue.",
     "resent-none": "Resend: nothing to resend (no dead, failed or cancelled delivery).",
     "cancelled": "Cancel: {n} delivery(ies) cancelled.",
-    "cancelled-busy": "Cancel: {n} delivery(ies) cancelled; {b} being sent right now could not be stopped.",
+    "cancelled-busy": "Cancel: {n} delivery(ies) cancelled; {b} being sent right now finish their attempt "
+                      "(cancelled if it fails).",
     "cancel-none": "Cancel: nothing waiting to be sent.",
 }
 
@@ -297,7 +298,7 @@ class Console:
                 "inbound_html": inbound_html, "inbound_note": inbound_note, "inbound_size": len(m["inbound"]),
                 "loose_docs": [x for x in docs if not x["delivery_id"]],
                 "can_resend": m["state"] != S.REJECTED and any(d["can_resend"] for d in ds),
-                "can_cancel": any(d["state"] in S.DUE for d in ds)}
+                "can_cancel": any(d["state"] in (S.QUEUED, S.FAILED, S.DEAD) for d in ds)}
 
     async def inbound(self, request: Request):
         s, u, redirect = await self._user_or_redirect(request)

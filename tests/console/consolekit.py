@@ -47,14 +47,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def config_text(tmp: Path, pki: Path, endpoints: str, max_attempts: int = 2) -> str:
+def config_text(tmp: Path, pki: Path, endpoints: str, max_attempts: int = 2, backoff: float = 0.05) -> str:
     return f"""
 [store]
 url = "sqlite:///{tmp / 'hub.db'}"
 [delivery]
 max_attempts = {max_attempts}
-backoff_initial = 0.05
-backoff_max = 0.2
+backoff_initial = {backoff}
+backoff_max = {max(backoff, 0.2)}
 jitter = 0.1
 timeout = 5.0
 poll_interval = 0.05
