@@ -40,7 +40,8 @@ _XSD_CODES = {
     "SCHEMAV_CVC_ELT_4_3": "xsd-type",
 }
 
-_CLARK = re.compile(r"\{[^}]*\}")
+# only namespace URIs in braces, not pattern quantifiers such as {3} or {1,2}
+_CLARK = re.compile(r"\{[^{}\s]*[:/][^{}\s]*\}")
 
 
 @dataclass(frozen=True)
@@ -125,13 +126,14 @@ class Validator:
         for cf in mt.code_fields:
             table = self.codes[cf.table]
             for el in cf.xpath(root):
-                value = (el.text or "").strip() if not isinstance(el, str) else el.strip()
+                if isinstance(el, str):      # an attribute or text value: report it on its element
+                    value, node = el.strip(), getattr(el, "getparent", lambda: None)()
+                    name = f"{local(node.tag)}/@{el.attrname}" if getattr(el, "is_attribute", False) else cf.path
+                else:
+                    value, node, name = (el.text or "").strip(), el, local(el.tag)
                 if value and value not in table:
-                    node = el if not isinstance(el, str) else None
-                    issues.append(Issue("code-unknown",
-                                        f"{local(node.tag) if node is not None else cf.path}: {value!r} is not in "
-                                        f"code table {cf.table}", readable_path(node),
-                                        node.sourceline if node is not None else None))
+                    issues.append(Issue("code-unknown", f"{name}: {value!r} is not in code table {cf.table}",
+                                        readable_path(node), node.sourceline if node is not None else None))
         for r in rules_for(mt.id):
             for f in r.func(root, ctx) or ():
                 el = f.element
