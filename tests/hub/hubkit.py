@@ -60,6 +60,7 @@ may_send = ["vnaccs:IDA"]
 [facts."prc:DecMessage"]
 direction = "*[local-name()='DecHead']/*[local-name()='IEFlag']"
 direction_values = {{ E = "export", I = "import" }}
+destination = "*[local-name()='DecHead']/*[local-name()='TradeCountry']"
 {routes}
 [endpoints.vnaccs]
 kind = "soap"
@@ -83,7 +84,7 @@ target = "vnaccs:IDA"
 profile = "hub"
 endpoint = "vnaccs"
 [routes.prc-export-siveca]
-match = { format = "prc:DecMessage", direction = "export" }
+match = { format = "prc:DecMessage", direction = "export", destination = "PRY" }
 target = "siveca:Registration"
 profile = "hub"
 endpoint = "sofia"
