@@ -50,6 +50,7 @@ def validate(validator, data: bytes):
 # -- samples ---------------------------------------------------------------------------------------------------
 EXPECTED_FORMAT = {
     "import_1_line.xml": "prc:DecMessage", "export_20_lines.xml": "prc:DecMessage",
+    "export_paraguay_5_lines.xml": "prc:DecMessage",
     "import_fta_reordered.xml": "prc:DecMessage", "import_exhibition_2700.xml": "prc:DecMessage",
     "import_response_ok.xml": "prc:DecImportResponse", "import_response_failed.xml": "prc:DecImportResponse",
     "dec_result_released.xml": "prc:DEC_RESULT", "dec_result_declared.xml": "prc:DEC_RESULT",
