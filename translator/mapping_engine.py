@@ -33,7 +33,7 @@ class EngineError(Exception):
         return readable_path(el)
 
 
-@dataclass
+@dataclass(slots=True)
 class Source:
     """Provenance of one canonical value: the source element (or (element, attr)), its raw text and the row."""
     node: object
@@ -98,21 +98,79 @@ def _holds(conds: tuple[Condition, ...], item: dict | None, doc: dict, extra: di
     return True
 
 
+@dataclass
+class _ReadPlan:
+    """Reading rows of one context (the root or a group element) arranged for a single pass over the document:
+    a trie of child tags -> rows reading that element, plus the rows the document cannot trigger (constants,
+    predicates) and those that must run even when their element is absent (required, default)."""
+    trie: dict
+    always: list
+    check: list
+    order: dict            # row -> position in the table, to keep unconditional-then-conditional file order
+
+
+def _plan(rows: list[Row]) -> _ReadPlan:
+    trie: dict = {}
+    always, check = [], []
+    for r in rows:
+        if r.path is None or any(st.attrs for st in r.path.steps) or not r.path.steps:
+            always.append(r)
+            continue
+        node = trie
+        for i, st in enumerate(r.path.steps):
+            entry = node.setdefault(st.tag, ([], {}))
+            if i == len(r.path.steps) - 1:
+                entry[0].append(r)
+            node = entry[1]
+        if r.required or r.default:
+            check.append(r)
+    return _ReadPlan(trie, always, check, {id(r): i for i, r in enumerate(rows)})
+
+
+def _plans(table: MappingTable) -> dict:
+    plans = getattr(table, "_read_plans", None)
+    if plans is None:
+        header = [r for r in table.rows if r.kind == "field" and not r.group and r.reads]
+        plans = {None: _plan(header)}
+        for alias, g in table.groups.items():
+            plans[alias] = _plan([x for x in g.rows if x.reads])
+        table._read_plans = plans
+    return plans
+
+
+def _collect(ctx, trie: dict, out: list, seen) -> None:
+    done = set()
+    for child in ctx:
+        tag = child.tag
+        entry = trie.get(tag)
+        if entry is None or tag in done:
+            continue
+        done.add(tag)
+        rows, sub = entry
+        if rows:
+            if seen is not None:
+                seen.add(child)
+            for r in rows:
+                out.append((r, child))
+        if sub:
+            _collect(child, sub, out, seen)
+
+
 def read(table: MappingTable, root: etree._Element, track_unread: bool = True) -> ReadResult:
     model = cm.MODEL.root(table.pivot)
     doc = cm.Canonical(table.pivot)
     res = ReadResult(doc)
     prov = res.prov
-    seen: set = set()
+    seen: set | None = set() if track_unread else None
     kids: dict = {}
     fan = table.fanout
     fan_item: dict | None = None
     if fan:
         fan_item = {}
         doc[fan] = [fan_item]
+    plans = _plans(table)
 
-    def put(name: str, value: str, item: dict | None, node, raw: str, row: Row) -> None:
-        g = cm.group_of(name, model)
+    def put(name: str, value: str, item: dict | None, node, raw: str, row: Row, g) -> None:
         if g is not None and item is not None and g != fan:
             target = item
         elif g is not None and g == fan:
@@ -124,20 +182,26 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True) -
         target[name] = value
         prov[(id(target), name)] = Source(node, raw, row, value)
 
-    def apply(row: Row, ctx, item: dict | None) -> None:
+    def apply(row: Row, el, ctx, item: dict | None) -> None:
         if row.when and not _holds(row.when, item, doc):
             return
         if row.path is None:
             node, raw = None, ""
+        elif el is not None:
+            p = row.path
+            if p.attr:
+                node, raw = (el, p.attr), (el.get(p.attr) or "").strip()
+            else:
+                node, raw = el, (el.text or "").strip()
         else:
             node, raw = _value_at(ctx, row, kids)
-            if node is not None and track_unread:
+            if node is not None and seen is not None:
                 seen.add(node[0] if isinstance(node, tuple) else node)
         t = row.transform
         if not raw and t.name != "const":
             if row.default:
-                for n in row.canonical:
-                    put(n, row.default, item, node, raw, row)
+                for n, g in zip(row.canonical, row.groups):
+                    put(n, row.default, item, node, raw, row, g)
                 return
             if row.required:
                 raise EngineError(f"required value is missing ({row.path.text if row.path else ''})", row,
@@ -145,46 +209,54 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True) -
             return
         try:
             if isinstance(t, Join):
-                for n, part in zip(row.canonical, t.split(raw, len(row.canonical))):
+                for n, g, part in zip(row.canonical, row.groups, t.split(raw, len(row.canonical))):
                     if part:
-                        put(n, part, item, node, raw, row)
+                        put(n, part, item, node, raw, row, g)
                 return
             value = t.to_canonical(raw)
         except SkipValue:
             return
         except TransformError as e:
             raise EngineError(str(e), row, node) from None
-        put(row.canonical[0], value, item, node, raw, row)
+        put(row.canonical[0], value, item, node, raw, row, row.groups[0])
 
-    header = [r for r in table.rows if r.kind == "field" and not r.group and r.reads]
-    for r in header:
-        if not r.when:
-            apply(r, root, None)
-    for r in header:
-        if r.when:
-            apply(r, root, None)
+    def run(plan: _ReadPlan, ctx, item):
+        pairs: list = []
+        _collect(ctx, plan.trie, pairs, seen)
+        for r in plan.always:
+            pairs.append((r, None))
+        if plan.check:
+            hit = {id(r) for r, _ in pairs}
+            for r in plan.check:
+                if id(r) not in hit:
+                    pairs.append((r, None))
+        later = []
+        for pair in pairs:            # rows without a condition first: conditions may test what they read
+            if pair[0].when:
+                later.append(pair)
+            else:
+                apply(pair[0], pair[1], ctx, item)
+        for r, el in later:
+            apply(r, el, ctx, item)
+
+    run(plans[None], root, None)
     for r in table.rows:
         if r.kind != "group" or not r.reads:
             continue
         grp = table.groups[r.group]
-        rows = [x for x in grp.rows if x.reads]
+        plan = plans[r.group]
         lst = doc.setdefault(grp.canonical, [])
         for el in root.iterfind(r.path.find):
             item: dict = {}
-            if track_unread:
+            if seen is not None:
                 seen.add(el)
-            for x in rows:
-                if not x.when:
-                    apply(x, el, item)
-            for x in rows:
-                if x.when:
-                    apply(x, el, item)
+            run(plan, el, item)
             lst.append(item)
         if not lst:
             del doc[grp.canonical]
     if fan and not fan_item:
         del doc[fan]
-    if track_unread:
+    if seen is not None:
         for el in root.iter():
             if not isinstance(el.tag, str) or el in seen:
                 continue
@@ -198,7 +270,7 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True) -
 FILLED, CONVERTED, DEFAULTED, EMPTY = "filled", "converted", "defaulted", "empty"
 
 
-@dataclass
+@dataclass(slots=True)
 class Written:
     node: object            # element or (element, attr)
     row: Row
