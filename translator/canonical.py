@@ -304,7 +304,7 @@ def to_xml(doc: Canonical) -> etree._ElementTree:
 
 
 def _emit_ext(parent, values: dict, group_prefix: str) -> None:
-    for k, v in values.items():
+    for k, v in sorted(values.items(), key=lambda kv: kv[0]) if any(map(is_extension, values)) else ():
         if not is_extension(k) or v in (None, ""):
             continue
         scheme, _, rest = k[len(EXT_PREFIX):].partition("/")
