@@ -1,4 +1,4 @@
-"""`edihub translate FILE... --to FAMILY[:TYPE] [-o OUT] [--report REPORT.json] [--explain]`
+"""`edihub translate FILE... --to FAMILY[:TYPE] [-o OUT] [--report REPORT.json] [--explain] [--hint FIELD=VALUE]`
 
 One file: the translation goes to OUT (or stdout); a fan-out (one SIVECA registration per container) writes
 OUT-1.xml, OUT-2.xml, ... Several files, a directory or a glob: OUT is a directory (default: next to each input),
@@ -24,6 +24,8 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", metavar="OUT", help="output file (one input) or directory (several)")
     p.add_argument("--report", metavar="REPORT.json", help="write the mapping report(s) as JSON")
     p.add_argument("--explain", action="store_true", help="print the readable mapping report to stderr")
+    p.add_argument("--hint", action="append", default=[], metavar="FIELD=VALUE",
+                   help="a canonical value the source cannot hold, e.g. Extension:prc/CustomMaster=2248 (repeatable)")
     p.set_defaults(func=run)
 
 
@@ -62,6 +64,13 @@ def run(args) -> int:
     if ":" in target and fam != "canonical" and target not in tr.tables:
         print(f"edihub: no mapping table for {target}; known: {', '.join(sorted(tr.tables))}", file=sys.stderr)
         return 2
+    hints = {}
+    for h in args.hint:
+        key, sep, value = h.partition("=")
+        if not sep or not key.strip():
+            print(f"edihub: --hint {h!r} is not FIELD=VALUE", file=sys.stderr)
+            return 2
+        hints[key.strip()] = value
     files, missing = _expand(args.files)
     for m in missing:
         print(f"edihub: {m}: no such file", file=sys.stderr)
@@ -97,7 +106,7 @@ def run(args) -> int:
             worst, failed = max(worst, 1), failed + 1
             continue
         try:
-            res = tr.translate(tree, target)
+            res = tr.translate(tree, target, hints=hints or None)
         except TranslationError as e:
             _fail(batch, f"{f}: cannot translate to {target}: {e}")
             reports.append({"file": str(f), "ok": False, "error": e.to_dict()})

@@ -267,6 +267,15 @@ def test_generated_declarations_round_trip(tree):
     d = can.canonical
     assert d["Direction"] == ("import" if tree.getroot().findtext(f"{NS}DecHead/{NS}IEFlag") == "I" else "export")
     assert len(d["GoodsItem"]) == len(tree.getroot().findall(f"{NS}DecLists/{NS}DecList"))
+    # to another family: either a valid document (translate validates it) or an error that names a row
+    for target in tr.targets_for("prc:DecMessage"):
+        try:
+            res = tr.translate(tree, target, now=NOW)
+        except TranslationError as e:
+            assert e.row and e.row.startswith("mappings/"), (target, str(e))
+        else:
+            for out in res.documents:
+                assert tr.validator.validate(out, res.target).valid
 
 
 # -- CLI -------------------------------------------------------------------------------------------------------
@@ -296,3 +305,15 @@ def test_cli_batch_exit_codes(tmp_path):
     assert (tmp_path / "out" / "good.canonical-Declaration.xml").exists()
     assert _cli(str(good), "--to", "klingon").returncode == 2
     assert _cli(str(tmp_path / "missing.xml"), "--to", "canonical").returncode == 2
+    assert _cli(str(good), "--to", "canonical", "--hint", "nonsense").returncode == 2
+
+
+def test_cli_hints_complete_a_foreign_declaration(tmp_path):
+    eda = ROOT / "samples" / "vnaccs" / "eda_catlai_cashew_pepper_to_shanghai.xml"
+    p = _cli(str(eda), "--to", "prc", "-o", str(tmp_path / "p.xml"))
+    assert p.returncode == 1 and b"CustomMaster" in p.stderr and b"mappings/prc/DecMessage.csv" in p.stderr
+    hints = ["Extension:prc/CustomMaster=2248", "Extension:prc/IEPort=2248", "Extension:prc/GoodsItem/DestCode=310115",
+             "Importer/TaxID=91310115MA1H3RTY5U", "TotalNetMassMeasure=4980"]
+    p = _cli(str(eda), "--to", "prc", "-o", str(tmp_path / "p.xml"), *[a for h in hints for a in ("--hint", h)])
+    assert p.returncode == 0, p.stderr
+    assert parse((tmp_path / "p.xml").read_bytes()).getroot().findtext(f"{NS}DecHead/{NS}IEFlag") == "I"
