@@ -25,7 +25,7 @@ NS = "urn:edihub:canonical:1"
 EXT_PREFIX = "Extension:"
 
 MODEL_TEXT = r"""
-Declaration:
+Declaration:  42A  A goods declaration (export or import), seen from the customs administration that receives it.
   ID  D014  string  Declaration number assigned by customs (PRC 海关编号 EntryId, VNACCS ICN).
   PreEntryID  -  string  Pre-entry number given before acceptance (PRC 预录入编号 PreEntryId); no WCO element.
   SystemReferenceID  -  string  Reference the customs system returns on first submission (PRC SeqNo); no WCO element.
@@ -38,7 +38,7 @@ Declaration:
   IssueDateTime  D011  date  Declaration date.
   ExitEntryDate  024  date  Date of export or import (PRC IEDate 进出口日期).
   GoodsItemQuantity  228  integer  Total number of goods items.
-  Exporter:
+  Exporter:  57A  The exporter (for a PRC export: 境内发货人; for a PRC import: the overseas consignor).
     ID  R032  string  Exporter, coded (customs registration code).
     TaxID  -  string  Exporter's national tax/credit identifier (PRC 统一社会信用代码, VNACCS MST).
     Name  R031  string  Exporter name.
@@ -48,7 +48,7 @@ Declaration:
     CountryCode  242  code  Country of the address (ISO 3166-1 alpha-2).
     PostcodeID  245  string  Postcode.
     Phone  240  string  Telephone number.
-  Importer:
+  Importer:  74A  The importer (for a PRC import: 境内收货人; for a PRC export: the overseas consignee).
     ID  R038  string  Importer, coded.
     TaxID  -  string  Importer's national tax identifier.
     Name  R037  string  Importer name.
@@ -58,57 +58,57 @@ Declaration:
     CountryCode  242  code  Country of the address (ISO 3166-1 alpha-2).
     PostcodeID  245  string  Postcode.
     Phone  240  string  Telephone number.
-  Declarant:
+  Declarant:  57B  The party lodging the declaration (customs broker or the trader itself).
     ID  R123  string  Declarant (customs broker / declaring unit), coded (PRC AgentCode 申报单位, VNACCS ICC).
     TaxID  -  string  Declarant's national tax identifier.
     Name  R124  string  Declarant name.
-  ProducerConsumer:
+  ProducerConsumer:  -  The domestic producer/seller (export) or consumer/user (import) unit.
     ID  R119  string  Domestic producer/seller (export) or consumer/user (import) unit, coded (PRC OwnerCode); WCO DomesticDutyTaxParty is the nearest class.
     TaxID  -  string  Its national tax identifier.
     Name  -  string  Its name.
-  BorderTransportMeans:
+  BorderTransportMeans:  15A  The means of transport crossing the border.
     ModeCode  T022  code  Mode of transport crossing the border, UN/ECE Rec 19 (crosswalk xw_transport_mode).
     Name  T005  string  Means of transport crossing the border (vessel name, flight, vehicle plate).
     ID  T006  string  Means of transport, coded (IMO number, call sign).
     JourneyID  149  string  Voyage / flight number.
     RegistrationNationalityCode  T014  code  Nationality of the means of transport (ISO 3166-1 alpha-2).
-  TransportContractDocument:
+  TransportContractDocument:  -  The transport contract (bill of lading, air waybill).
     ID  D022  string  Bill of lading / air waybill number.
-  LoadingLocation:
+  LoadingLocation:  83A  Place of loading.
     ID  L010  code  Port or place of loading (PRC DespPortCode 启运港).
-  DestinationPort:
+  DestinationPort:  -  Port of transit or destination.
     ID  L012  code  Port of transit or destination (PRC DistinatePort 经停港/指运港).
-  BorderPlace:
+  BorderPlace:  -  Domestic port of entry or exit.
     ID  -  code  Domestic port of entry or exit (PRC EntyPortCode 入境/离境口岸); no WCO element.
-  GoodsLocation:
+  GoodsLocation:  64A  Where the goods are located for examination.
     Name  L016  string  Place where the goods can be examined / are stored (PRC GoodsPlace 货物存放地点).
     ID  L017  code  Goods location, coded (VNACCS ST).
   TradeCountryCode  -  code  Trading country (PRC 贸易国), ISO 3166-1 alpha-2; no exact WCO match.
   ExportCountryCode  062  code  Country of export / departure (PRC 启运国 on import), ISO 3166-1 alpha-2.
   DestinationCountryCode  465  code  Country of destination (PRC 运抵国 on export), ISO 3166-1 alpha-2.
-  TradeTerms:
+  TradeTerms:  22B  Delivery terms.
     ConditionCode  090  code  Incoterms code (crosswalk xw_incoterms).
     LocationName  L001  string  Named place of the delivery terms.
-  Freight:
+  Freight:  -  Freight charge.
     TypeCode  -  code  How the amount is given: rate, unit (per ton) or total (PRC FeeMark).
     Amount  117  decimal  Freight charge (or rate).
     CurrencyCode  135  code  ISO 4217 currency of the freight.
-  Insurance:
+  Insurance:  -  Insurance charge.
     TypeCode  -  code  rate or total (PRC InsurMark).
     Amount  -  decimal  Insurance amount (or rate); absent from the WCO DMS profile.
     CurrencyCode  135  code  ISO 4217 currency.
-  OtherCharges:
+  OtherCharges:  58B  Other charges or deductions.
     TypeCode  -  code  rate, unit or total (PRC OtherMark).
     Amount  181  decimal  Other charges amount (or rate).
     CurrencyCode  135  code  ISO 4217 currency.
-  Invoice:
+  Invoice:  78A  The commercial invoice.
     ID  D016  string  Invoice number.
     IssueDate  D015  date  Invoice date.
     Amount  109  decimal  Total invoice amount.
     CurrencyCode  135  code  ISO 4217 invoice currency.
-  Contract:
+  Contract:  -  The sales contract or agreement.
     ID  -  string  Contract / agreement number (PRC ContrNo 合同协议号).
-  Licence:
+  Licence:  -  The licence covering the declaration.
     ID  -  string  Licence number (PRC LicenseNo 许可证号).
   AuthorisationID  R144  string  Record / manual / authorisation number (PRC ManualNo 备案号).
   TotalPackageQuantity  146  integer  Total number of packages.
@@ -117,11 +117,11 @@ Declaration:
   TotalNetMassMeasure  -  decimal  Total net weight in kilograms (net weight 127 of the full DM).
   MarksNumbersID  142  string  Shipping marks and numbers.
   Remarks  225  string  Free-text remarks (AdditionalInformation/StatementDescription).
-  Valuation:
+  Valuation:  41A  Valuation confirmations.
     SpecialRelationshipCode  -  code  Buyer and seller related: yes, no or empty (PRC 特殊关系确认).
     PriceInfluenceCode  -  code  Relationship influenced the price: yes, no or empty (PRC 价格影响确认).
     RoyaltyCode  -  code  Royalties payable: yes, no or empty (PRC 支付特许权使用费确认).
-  GoodsItem[]:
+  GoodsItem[]:  68A  A goods item (one line of the declaration).
     SequenceNumeric  006  integer  Goods item number.
     ClassificationID  145  code  Commodity code (national tariff code, 8 to 10 digits).
     Description  137  string  Description of goods (in the declaring country's language).
@@ -143,7 +143,7 @@ Declaration:
     PreferenceCode  -  code  Trade-agreement preference claimed for the item.
     NetMassMeasure  -  decimal  Net weight of the item in kilograms.
     GrossMassMeasure  126  decimal  Gross weight of the item in kilograms.
-  Container[]:
+  Container[]:  31B  A container (transport equipment).
     SequenceNumeric  006  integer  Container sequence number.
     ID  159  string  Container number (ISO 6346).
     SizeTypeCode  152  code  Container size and type.
@@ -152,17 +152,17 @@ Declaration:
     FullnessCode  -  code  full (FCL) or partial (LCL).
     TareMassMeasure  -  decimal  Tare weight in kilograms.
     GrossMassMeasure  -  decimal  Gross weight of the goods in the container in kilograms.
-  Document[]:
+  Document[]:  02A  An additional document (licence, accompanying document, attachment, certificate).
     CategoryCode  D031  code  licence, accompanying (随附单证), attached (electronic attachment) or origin (certificate of origin linked to goods items).
     TypeCode  D006  code  Document type, national code.
     ID  D005  string  Document reference number.
     Name  -  string  File name or title.
     GoodsItemSequence  006  integer  Goods item the document refers to.
     LineID  -  string  Line of the document the goods item refers to (e.g. item of a certificate of origin).
-  Packaging[]:
+  Packaging[]:  93A  Packages of one type.
     QuantityQuantity  144  integer  Number of packages of this type.
     TypeCode  141  code  Package type, UN/ECE Rec 21 (crosswalk xw_package_type).
-Response:
+Response:  -  A customs response about a declaration: status, channel, messages.
   DeclarationID  D014  string  Number of the declaration the response is about.
   DeclarationCountryCode  -  code  ISO 3166-1 alpha-2 country of the customs administration that issued the response.
   SystemReferenceID  -  string  Customs-system reference (PRC SeqNo / CUS_CIQ_NO).
@@ -174,10 +174,10 @@ Response:
   StatusText  -  string  Free-text note on the status (PRC NOTE / ErrorMessage).
   ExitEntryDate  024  date  Date of export or import confirmed by customs.
   AcceptanceDate  023  date  Acceptance (declaration) date confirmed by customs.
-  Message[]:
+  Message[]:  -  A message or error returned with the response.
     Code  -  code  Message or error code.
     Text  -  string  Message text.
-  Container[]:
+  Container[]:  31B  A container the response is about (e.g. with its SIVECA CID).
     ID  159  string  Container number.
     ReferenceID  -  string  Identifier issued per container (e.g. the SIVECA CID).
 """
@@ -200,11 +200,13 @@ class Root:
     fields: dict[str, Field] = field(default_factory=dict)
     groups: list[str] = field(default_factory=list)
     outline: list = field(default_factory=list)   # nested (name, children|Field) for XML/XSD order
+    doc: str = ""
 
 
 class Model:
     def __init__(self, text: str = MODEL_TEXT):
         self.roots: dict[str, Root] = {}
+        self.container_docs: dict[str, str] = {}
         stack: list[tuple[int, list, str]] = []
         root: Root | None = None
         for lineno, raw in enumerate(text.splitlines(), 1):
@@ -212,20 +214,28 @@ class Model:
                 continue
             indent = len(raw) - len(raw.lstrip(" "))
             line = raw.strip()
+            head, _, rest = line.partition(":")
+            is_container = line.endswith(":") or (rest.startswith("  ") and " " not in head)
+            cdoc = ""
+            if is_container and rest.strip():
+                wco, _, cdoc = rest.strip().partition("  ")
+                cdoc = cdoc.strip()
             if indent == 0:
-                root = Root(line.rstrip(":"))
+                root = Root(head)
+                root.doc = cdoc
                 self.roots[root.name] = root
                 stack = [(0, root.outline, "")]
                 continue
             while stack and stack[-1][0] >= indent:
                 stack.pop()
             _, children, prefix = stack[-1]
-            if line.endswith(":"):
-                name = line[:-1]
+            if is_container:
+                name = head
                 repeating = name.endswith("[]")
                 name = name.removesuffix("[]")
                 node: list = []
                 children.append((name, node, repeating))
+                self.container_docs[prefix + name] = cdoc
                 full = f"{prefix}{name}"
                 if repeating:
                     if prefix:
@@ -379,7 +389,7 @@ def xsd_text() -> str:
     xs("attribute", e, name="scheme", type="xs:token", use="required")
     xs("attribute", e, name="name", type="xs:string", use="required")
 
-    def build(parent_seq, outline):
+    def build(parent_seq, outline, prefix=""):
         for name, node, repeating in outline:
             if isinstance(node, Field):
                 el = xs("element", parent_seq, name=name, type=_XSD_TYPES[node.type], minOccurs="0")
@@ -388,19 +398,22 @@ def xsd_text() -> str:
             el = xs("element", parent_seq, name=name, minOccurs="0")
             if repeating:
                 el.set("maxOccurs", "unbounded")
+            _doc(el, MODEL.container_docs.get(prefix + name, ""))
             ct = xs("complexType", el)
             seq = xs("sequence", ct)
-            build(seq, node)
+            build(seq, node, prefix + name + "/")
             if repeating:
-                xs("element", seq, name="Extension", type="ExtensionType", minOccurs="0", maxOccurs="unbounded")
+                ext = xs("element", seq, name="Extension", type="ExtensionType", minOccurs="0", maxOccurs="unbounded")
+                _doc(ext, "National fields of this item with no canonical meaning (see ExtensionType).")
 
     for rname, rdef in MODEL.roots.items():
         el = xs("element", schema, name=rname)
-        _doc(el, f"canonical:{rname}")
+        _doc(el, f"canonical:{rname} — {rdef.doc}")
         ct = xs("complexType", el)
         seq = xs("sequence", ct)
         build(seq, rdef.outline)
-        xs("element", seq, name="Extension", type="ExtensionType", minOccurs="0", maxOccurs="unbounded")
+        ext = xs("element", seq, name="Extension", type="ExtensionType", minOccurs="0", maxOccurs="unbounded")
+        _doc(ext, "National fields with no canonical meaning (see ExtensionType).")
     return etree.tostring(schema, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode()
 
 
