@@ -327,9 +327,18 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
     fan = table.fanout
     model = cm.MODEL.root(table.pivot)
 
+    hcache: dict = {}
+
     def put(row: Row, ctx, item: dict | None) -> None:
-        if row.when and not _holds(row.when, item, doc, fan_item):
-            return
+        if row.when:
+            if row.when_header:
+                ok = hcache.get(id(row))
+                if ok is None:
+                    ok = hcache[id(row)] = _holds(row.when, None, doc, fan_item)
+            else:
+                ok = _holds(row.when, item, doc, fan_item)
+            if not ok:
+                return
         t = row.transform
         conts = []
         values = []

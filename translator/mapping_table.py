@@ -104,6 +104,17 @@ class AnyOf(tuple):
     """Alternatives (`a=1 & b=2 || c=3`): holds when one conjunction holds. `field`-less, evaluated by the engine."""
 
 
+def _fields(conds) -> list[str]:
+    out = []
+    for c in conds:
+        if isinstance(c, AnyOf):
+            for alt in c:
+                out += _fields(alt)
+        else:
+            out.append(c.field)
+    return out
+
+
 def parse_when(text: str, check_field):
     if "||" in text:
         return (AnyOf(parse_when(alt, check_field) for alt in text.split("||")),)
@@ -138,6 +149,7 @@ class Row:
     has_fallback: bool = False     # a later writing row targets the same path: `required` is checked there
     groups: tuple = ()             # canonical group of each canonical field (None = header), precomputed
     all_ext: bool = False          # every canonical field is an extension
+    when_header: bool = False      # `when` tests header fields only: evaluated once per document
 
     @property
     def reads(self) -> bool:       # format -> canonical
@@ -329,6 +341,7 @@ def load_table(file: Path, mt: MessageType, codes: CodeTables, root_dir: Path | 
     for r in table.rows:
         r.groups = tuple(cm.group_of(n, model) for n in r.canonical)
         r.all_ext = bool(r.canonical) and all(cm.is_extension(n) for n in r.canonical)
+        r.when_header = bool(r.when) and all(cm.group_of(f, model) is None for f in _fields(r.when))
         if r.kind == "field" and r.writes and r.path is not None:
             key = (r.group, r.path.text)
             if key in last:

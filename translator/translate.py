@@ -239,7 +239,11 @@ class Translator:
     def _dropped(self, doc, prov, consumed, report, target_id) -> None:
         # a source element read into several canonical fields (a code and its national extension) counts as
         # carried when any of them reached the target
-        used_nodes = {id(_node(src)) for key, src in prov.items() if key in consumed and _node(src) is not None}
+        used_nodes = set()
+        for key in consumed:
+            src = prov.get(key)
+            if src is not None and src.node is not None:
+                used_nodes.add(id(src.node[0] if isinstance(src.node, tuple) else src.node))
 
         def visit(container: dict):
             for name, value in container.items():
