@@ -126,14 +126,16 @@ class Validator:
         for cf in mt.code_fields:
             table = self.codes[cf.table]
             for el in cf.xpath(root):
+                value = el.strip() if isinstance(el, str) else (el.text or "").strip()
+                if not value or value in table:
+                    continue     # the common case: nothing else to compute
                 if isinstance(el, str):      # an attribute or text value: report it on its element
-                    value, node = el.strip(), getattr(el, "getparent", lambda: None)()
+                    node = getattr(el, "getparent", lambda: None)()
                     name = f"{local(node.tag)}/@{el.attrname}" if getattr(el, "is_attribute", False) else cf.path
                 else:
-                    value, node, name = (el.text or "").strip(), el, local(el.tag)
-                if value and value not in table:
-                    issues.append(Issue("code-unknown", f"{name}: {value!r} is not in code table {cf.table}",
-                                        readable_path(node), node.sourceline if node is not None else None))
+                    node, name = el, local(el.tag)
+                issues.append(Issue("code-unknown", f"{name}: {value!r} is not in code table {cf.table}",
+                                    readable_path(node), node.sourceline if node is not None else None))
         for r in rules_for(mt.id):
             for f in r.func(root, ctx) or ():
                 el = f.element

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import calendar
 import re
-import threading
 from decimal import Decimal, InvalidOperation
 
 from lxml import etree
@@ -80,15 +79,16 @@ class View:
         return found
 
 
-_local = threading.local()
+_last: list = [None]     # the most recent View; one slot is enough: rules of one validation run back to back
 
 
 def view(root, fresh: bool = False) -> View:
     """The View of `root`, built once per validation: the first DecMessage rule (prc-group-count) rebuilds it,
-    the others reuse it while they look at the same root (one per thread)."""
-    v = getattr(_local, "view", None)
+    the others reuse it while they look at the same root. Threads validating other documents at the same time
+    only cost a rebuild (the root is compared by identity), never a wrong answer."""
+    v = _last[0]
     if fresh or v is None or v.root is not root:
-        v = _local.view = View(root)
+        v = _last[0] = View(root)
     return v
 
 
