@@ -329,6 +329,12 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
 
     hcache: dict = {}
 
+    def _header_ok(row: Row) -> bool:
+        ok = hcache.get(id(row))
+        if ok is None:
+            ok = hcache[id(row)] = _holds(row.when, None, doc, fan_item)
+        return ok
+
     def put(row: Row, ctx, item: dict | None) -> None:
         if row.when:
             if row.when_header:
@@ -444,7 +450,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
             if not row.writes:
                 continue
             grp = table.groups[row.group]
-            rows = [x for x in grp.rows if x.writes]
+            rows = [x for x in grp.rows if x.writes and (not x.when_header or _header_ok(x))]
             items = doc.get(grp.canonical) or ()
             if grp.canonical == "GoodsItem" and fan_item is not None and table.fanout_row is not None \
                     and table.fanout_row.args.get("link") == "yes":
