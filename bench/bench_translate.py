@@ -190,8 +190,10 @@ def main() -> int:
     def floor():
         xslt(tree)
 
+    skip = tr._skippable("prc:DecMessage", TARGET)
+
     def mapping():
-        r = read(src_table, tree.getroot())
+        r = read(src_table, tree.getroot(), skip=skip)      # as translate() reads for this target
         write(dst_table, r.doc, r.prov, NOW)
 
     def full():

@@ -53,6 +53,7 @@ class ReadResult:
     doc: cm.Canonical
     prov: dict = field(default_factory=dict)        # (id(container dict), canonical name) -> Source
     unread: list = field(default_factory=list)      # source leaf elements no row reads
+    skipped: list = field(default_factory=list)     # (element, row) not read because the target has no use for it
 
 
 # -- reading -----------------------------------------------------------------------------------------------
@@ -156,7 +157,10 @@ def _collect(ctx, trie: dict, out: list, seen) -> None:
             _collect(child, sub, out, seen)
 
 
-def read(table: MappingTable, root: etree._Element, track_unread: bool = True) -> ReadResult:
+def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
+         skip: frozenset | set = frozenset()) -> ReadResult:
+    """`skip`: canonical fields (national extensions) the caller's target never writes: their elements are not
+    converted, only listed in `skipped` so the report still names them as dropped."""
     model = cm.MODEL.root(table.pivot)
     doc = cm.Canonical(table.pivot)
     res = ReadResult(doc)
@@ -169,6 +173,7 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True) -
         fan_item = {}
         doc[fan] = [fan_item]
     plans = _plans(table)
+    skipped = res.skipped
 
     def put(name: str, value: str, item: dict | None, node, raw: str, row: Row, g) -> None:
         if g is not None and item is not None and g != fan:
@@ -232,6 +237,10 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True) -
                     pairs.append((r, None))
         later = []
         for pair in pairs:            # rows without a condition first: conditions may test what they read
+            if skip and pair[0].canonical and pair[0].canonical[0] in skip:
+                if pair[1] is not None and (pair[1].text or "").strip():
+                    skipped.append(pair)
+                continue
             if pair[0].when:
                 later.append(pair)
             else:

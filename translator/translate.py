@@ -151,6 +151,22 @@ class Translator:
             out.append(f"canonical:{pivot}")
         return sorted(out)
 
+    def _skippable(self, source_id: str, target: str) -> frozenset:
+        """National extensions of the source that the target table never writes (cached per pair)."""
+        key = (source_id, target)
+        cache = self.__dict__.setdefault("_skip_cache", {})
+        if key in cache:
+            return cache[key]
+        out: frozenset = frozenset()
+        src, dst = self.tables.get(source_id), self.tables.get(target)
+        if src is not None and dst is not None and src.type.family != dst.type.family:
+            written = {n for r in dst.rows for n in r.canonical if r.writes}
+            written |= {c.field for t in (src, dst) for r in t.rows for c in _conds(r.when)}   # tested by conditions
+            out = frozenset(n for r in src.rows for n in r.canonical
+                            if cm.is_extension(n) and r.reads and n not in written)
+        cache[key] = out
+        return out
+
     def resolve_target(self, target: str, doc: cm.Canonical) -> str:
         if target in self.tables or target.startswith("canonical:"):
             return target
@@ -171,22 +187,27 @@ class Translator:
 
     # -- the translation -------------------------------------------------------------------------------------
     def to_canonical(self, tree) -> tuple[str, cm.Canonical, dict, list]:
+        """(source type, canonical document, provenance, source elements no row reads)."""
+        source_id, doc, prov, unread, _ = self._read(tree)
+        return source_id, doc, prov, unread
+
+    def _read(self, tree, skip=frozenset()) -> tuple[str, cm.Canonical, dict, list, list]:
         root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
         mt = self.registry.detect(root)
         if mt is None:
             raise TranslationError(f"unknown source format: root element {local(root.tag)!r}", code="format-unknown")
         if mt.family == "canonical":
-            return mt.id, cm.from_xml(root), {}, []
+            return mt.id, cm.from_xml(root), {}, [], []
         table = self.tables.get(mt.id)
         if table is None or not table.readable:
             raise TranslationError(f"no mapping table reads {mt.id} (mappings/{mt.family}/{mt.name}.csv)",
                                    code="source-unsupported")
         try:
-            res = read(table, root)
+            res = read(table, root, skip=skip)
         except EngineError as e:
             raise TranslationError(f"cannot read {mt.id}: {e.message}", e.row.where if e.row else None, e.field,
                                    code="source-value") from None
-        return mt.id, res.doc, res.prov, res.unread
+        return mt.id, res.doc, res.prov, res.unread, res.skipped
 
     def translate(self, tree, target: str, *, now: datetime | None = None,
                   hints: dict | None = None) -> TranslationResult:
@@ -194,7 +215,10 @@ class Translator:
         e.g. {"Extension:prc/CustomMaster": "2248", "GoodsItem/Extension:prc/GoodsItem/DestCode": ...}. A hint never
         overrides a value the source gave; a `GoodsItem/...` (group) hint fills every item that lacks it."""
         now = now or datetime.now(timezone.utc)
-        source_id, doc, prov, unread = self.to_canonical(tree)
+        root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
+        src_mt = self.registry.detect(root)
+        skip = self._skippable(src_mt.id if src_mt else "", target)
+        source_id, doc, prov, unread, skipped = self._read(tree, skip)
         if hints:
             _apply_hints(doc, hints)
         target_id = self.resolve_target(target, doc)
@@ -202,6 +226,9 @@ class Translator:
         for el in unread:
             report.dropped.append(("unmapped", el, (el.text or "").strip(),
                                    f"no row of {source_id} reads this element"))
+        for row, el in skipped:
+            report.dropped.append(("canonical", el, (el.text or "").strip(),
+                                   f"{target_id} has no field for {row.canonical[0]}"))
         if target_id.startswith("canonical:"):
             if target_id.split(":", 1)[1] != doc.root:
                 raise TranslationError(f"{source_id} maps to canonical:{doc.root}, not {target_id}",
@@ -287,6 +314,17 @@ class Translator:
                 if f"'{name}'" in issue.message or f" {name} " in issue.message or f"( {name}" in issue.message:
                     return w.row.where, (w.source.path if w.source else w.canonical)
         return None, None
+
+
+def _conds(when) -> list:
+    out = []
+    for c in when or ():
+        if isinstance(c, tuple):
+            for alt in c:
+                out += _conds(alt)
+        else:
+            out.append(c)
+    return out
 
 
 class _CanonicalEntry:
