@@ -41,33 +41,29 @@ _ITEM_TAGS = tuple(NS + n for n in _ITEM_FIELDS)
 
 
 class View:
-    """The parts of a DecMessage the rules read: `head` maps a DecHead child's Clark tag to the element (first
-    occurrence); `items` holds one dict per DecList mapping the Clark tags of _ITEM_FIELDS to their text, and
-    `item_els` the same tags to the elements (for the finding's path and line)."""
+    """The parts of a DecMessage the rules read: `head` maps a DecHead child's Clark tag to the element;
+    `items` holds one dict per DecList mapping the Clark tags of _ITEM_FIELDS to their text. The element of a
+    goods-line field, needed only to report a finding, is looked up on demand (`item_el`)."""
 
-    __slots__ = ("root", "head_el", "head", "items", "item_els", "_texts")
+    __slots__ = ("root", "head_el", "head", "items", "_texts")
 
     def __init__(self, root):
         self.root = root
         self.head_el = head = root.find(HEAD)
-        self.head = {}
-        if head is not None:
-            for child in head:
-                self.head.setdefault(child.tag, child)
+        # duplicates are an XSD error (xs:all); the last one wins here
+        self.head = {child.tag: child for child in head} if head is not None else {}
         self._texts: dict[str, tuple] = {}
-        self.items: list[dict] = []
-        self.item_els: list[dict] = []
+        items: list[dict] = []
+        self.items = items
         lists = root.find(LISTS)
         if lists is not None:
-            texts = els = None
+            texts: dict = {}
             for el in lists.iter(LIST, *_ITEM_TAGS):     # one C-level walk, filtered by tag
                 tag = el.tag
                 if tag == LIST:
-                    texts, els = {}, {}
-                    self.items.append(texts)
-                    self.item_els.append(els)
-                elif texts is not None and tag not in els:
-                    els[tag] = el
+                    texts = {}
+                    items.append(texts)
+                else:
                     texts[tag] = el.text
 
     def get(self, name: str) -> tuple[object, str]:
@@ -77,6 +73,12 @@ class View:
             el = self.head.get(NS + name)
             found = self._texts[name] = (el, (el.text or "").strip() if el is not None else "")
         return found
+
+    def item_el(self, n: int, tag: str):
+        """The element `tag` (Clark) of goods line n (0-based), or the DecList itself when it has none."""
+        item = self.root.find(LISTS).findall(LIST)[n]
+        found = item.find(tag)
+        return found if found is not None else item
 
 
 _last: list = [None]     # the most recent View; one slot is enough: rules of one validation run back to back
@@ -267,7 +269,7 @@ def dates_valid(root, ctx):
     for n, item in enumerate(v.items):
         value = item_text(item, "ProdValidDt")
         if value and parse_date(value) is None and _looks_like_date(value):
-            yield Finding(v.item_els[n][NS + "ProdValidDt"], f"产品有效期 ProdValidDt {value} is not a calendar date")
+            yield Finding(v.item_el(n, NS + "ProdValidDt"), f"产品有效期 ProdValidDt {value} is not a calendar date")
 
 
 def _looks_like_date(value: str) -> bool:
@@ -366,7 +368,7 @@ def items_weight_not_above_gross(root, ctx):
             if qty is not None:
                 total += qty * factor
                 if total > gross * (1 + 1e-12):
-                    yield Finding(v.item_els[n].get(qty_tag),
+                    yield Finding(v.item_el(n, qty_tag),
                                   f"the goods lines up to 项号 {item_text(item, 'GNo')} already weigh "
                                   f"{total:g} kg (数量及单位, field 36), more than 毛重 GrossWet "
                                   f"(field 25) {v.get('GrossWet')[1]} kg")
@@ -385,7 +387,7 @@ def item_numbers(root, ctx):
         if not value.isdigit():
             continue    # missing or not a number: the XSD reports it
         if int(value) != expected:
-            yield Finding(v.item_els[expected - 1][NS + "GNo"], f"项号 GNo (field 33) of goods line {expected} is {value}; goods lines are "
+            yield Finding(v.item_el(expected - 1, NS + "GNo"), f"项号 GNo (field 33) of goods line {expected} is {value}; goods lines are "
                               f"numbered 1 to {len(items)} in order, each number once")
             return
 
@@ -404,7 +406,8 @@ def container_goods(root, ctx):
         if not value:
             continue
         if numbers is None:
-            numbers = {item_text(item, "GNo") for item in v.items}
+            gno = NS + "GNo"
+            numbers = {(item.get(gno) or "").strip() for item in v.items}
         parts = [p.strip() for p in value.split(",")]
         bad = [p for p in parts if not p.isdigit() or str(int(p)) not in numbers]
         if bad:
@@ -444,7 +447,7 @@ def total_price(root, ctx):
         p_text, t_text = p_text.strip(), t_text.strip()
         tolerance = half_unit(p_text) * abs(qty) + half_unit(t_text)
         if abs(price * qty - total) > tolerance * (1 + 1e-9) + 1e-9:
-            yield Finding(v.item_els[n][NS + "DeclTotal"],
+            yield Finding(v.item_el(n, NS + "DeclTotal"),
                           f"总价 DeclTotal (field 38) {t_text} of 项号 {item_text(item, 'GNo')} is not 单价 "
                           f"{p_text} × 数量 {q_text.strip()} = {price * qty:.6g}")
 
@@ -463,15 +466,14 @@ def quantities_and_units(root, ctx):
         sq, su = (item.get(second_qty) or "").strip(), (item.get(second_unit) or "").strip()
         if bool(sq) != bool(su):
             missing = "SecondUnit" if sq else "SecondQty"
-            els = v.item_els[n]
-            yield Finding(els.get(second_qty, els.get(second_unit)),
+            yield Finding(v.item_el(n, second_qty if sq else second_unit),
                           f"第二法定数量 of 项号 {item_text(item, 'GNo')} (field 36 line 2): SecondQty and SecondUnit "
                           f"go together; {missing} is missing")
         for tag, name, zh in _QUANTITIES:
             qty = item.get(tag)
             # zero written any way that passes the XSD's number pattern: 0, 00, 0.0, 0.000
             if qty and not qty.strip().strip("0").strip(".").strip("0") and qty.strip():
-                yield Finding(v.item_els[n][tag], f"{zh} {name} of 项号 {item_text(item, 'GNo')} (field 36) is "
+                yield Finding(v.item_el(n, tag), f"{zh} {name} of 项号 {item_text(item, 'GNo')} (field 36) is "
                                                   f"0; quantities are above zero")
 
 
@@ -654,7 +656,8 @@ def culture_medium_note(root, ctx):
     """Goods of HS 3821000000 or 3002300000: 备注 states 培养基 (culture medium), 化学试剂 (chemical reagent)
     or 不含动物源性 (no animal-origin components) (spec/prc.md field 32 rule 24, V67)."""
     v = view(root)
-    codes = [v.item_els[n][NS + "CodeTS"] for n, item in enumerate(v.items) if item_text(item, "CodeTS") in _CULTURE_HS]
+    codes = [v.item_el(n, NS + "CodeTS") for n, item in enumerate(v.items)
+             if item_text(item, "CodeTS") in _CULTURE_HS]
     if not codes:
         return
     notes = v.get("NoteS")[1].replace(" ", "")
@@ -803,7 +806,7 @@ def country_codes(root, ctx):
               for n, item in enumerate(v.items) for tag, zh, field in _ITEM_COUNTRIES]
     for value, n, tag, zh, field in found:
         if value not in iso and value not in extra and len(value) == 3 and value.isalpha() and value.isupper():
-            el = v.head.get(tag) if n is None else v.item_els[n][tag]
+            el = v.head.get(tag) if n is None else v.item_el(n, tag)
             yield Finding(el, f"{el.tag[len(NS):]}: {value!r} is not in code table iso3166_alpha3 or "
                               f"prc_country_extra ({zh}, field {field})", code="code-unknown")
 
