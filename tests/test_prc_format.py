@@ -136,9 +136,11 @@ def test_rule_messages_name_the_field_in_chinese(validator):
 
 
 def test_rules_are_documented():
+    page = (ROOT / "docs" / "formats" / "prc.md").read_text(encoding="utf-8")
     for fid in ("prc:DecMessage", "prc:DecImportResponse"):
         for r in rules_for(fid):
             assert r.code.startswith("prc-") and len(r.doc) > 40, r.code
+            assert f"`{r.code}`" in page, f"{r.code} is missing from docs/formats/prc.md"
 
 
 # -- warnings and specific behaviour ----------------------------------------------------------------------------
