@@ -178,10 +178,8 @@ CASES = {
     "prc-origin-proof__format": (IMP, "origin proof number without an agreement code",
                                  lambda r: add_doc(r, "Y", "C2024IT0001234")),
     # ---- code tables (code_fields and the country rule) ----------------------------------------------------
-    "code-unknown__traf-mode": (IMP, "TrafMode A", lambda r: set_head(r, "TrafMode", "A")),
     "code-unknown__trade-mode": (IMP, "TradeMode 0111", lambda r: set_head(r, "TradeMode", "0111")),
     "code-unknown__cut-mode": (IMP, "CutMode 102", lambda r: set_head(r, "CutMode", "102")),
-    "code-unknown__trans-mode": (IMP, "TransMode 8", lambda r: set_head(r, "TransMode", "8")),
     "code-unknown__wrap-type": (IMP, "WrapType 05", lambda r: set_head(r, "WrapType", "05")),
     "code-unknown__fee-mark": (EXP, "FeeMark 4", lambda r: set_charge(r, "Fee", "4", "1200", "USD")),
     "code-unknown__insur-mark": (EXP, "InsurMark 2", lambda r: set_charge(r, "Insur", "2", "150", "USD")),
@@ -214,6 +212,8 @@ CASES = {
     "code-unknown__channel": (RESULT, "CHANNEL Q", lambda r: r.find("CHANNEL").__setattr__("text", "Q")),
     # ---- XSD ------------------------------------------------------------------------------------------------
     "xsd-enumeration__ie-flag": (IMP, "IEFlag X", lambda r: set_head(r, "IEFlag", "X")),
+    "xsd-enumeration__traf-mode": (IMP, "TrafMode A", lambda r: set_head(r, "TrafMode", "A")),
+    "xsd-enumeration__trans-mode": (IMP, "TransMode 8", lambda r: set_head(r, "TransMode", "8")),
     "xsd-pattern__hs-code": (IMP, "9-digit CodeTS", lambda r: set_item(r, "CodeTS", "841981000")),
     "xsd-pattern__pack-no-zero": (IMP, "PackNo 0", lambda r: set_head(r, "PackNo", "0")),
     "xsd-structure__unknown-element": (IMP, "DecHead/Colour is not a DecHead element",

@@ -8,10 +8,12 @@ included (GrossWet, DistinatePort, PromiseItmes, EdocRealation, EdocFomatType, T
 """
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 HERE = Path(__file__).resolve().parent
+CODES = HERE.parent.parent / "mappings" / "codes"
 NS = "http://www.chinaport.gov.cn/dec"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 
@@ -58,13 +60,11 @@ TYPES = {
                 "A 3-letter country (region) code: ISO 3166-1 alpha-3 or one of the customs-specific codes "
                 "of prc_country_extra (checked by rule prc-country-code, error code code-unknown)."),
     "CountryOpt": ('<xs:pattern value="([A-Z]{3})?"/>', "A 3-letter country (region) code or empty."),
-    "TrafMode": ('<xs:pattern value="[0-9A-Z]"/>', "A 1-character transport-mode code (prc_transport_mode)."),
     "TradeMode": ('<xs:pattern value="[0-9A-Z]{4}"/>',
                   "A 4-character supervision-mode code: 2 characters customs classification + 2 characters "
                   "trade form (spec/prc.md field 14; prc_supervision_mode)."),
     "CutMode": ('<xs:pattern value="([0-9]{3})?"/>',
                 "A 3-digit levy-nature code (prc_levy_nature) or empty (processing-trade carry-over)."),
-    "TransMode": ('<xs:pattern value="[0-9]"/>', "A 1-digit transaction-mode code (prc_transaction_mode)."),
     "WrapType": ('<xs:pattern value="[0-9]{2}"/>', "A 2-digit package-type code (prc_package_type)."),
     "Mark": ('<xs:pattern value="[0-9]?"/>',
              "A charge mark: 1 rate, 2 per unit, 3 total (checked against its table by code_fields) or empty."),
@@ -80,8 +80,20 @@ TYPES = {
                 "party is not a mutually recognised AEO."),
     "HsOrEmpty": ('<xs:pattern value="([0-9]{10})?"/>', "A 10-digit commodity code or empty."),
 }
-# enumerations kept equal to a code table (tests/test_samples.py checks the equality)
+def table_codes(table: str) -> list[str]:
+    with (CODES / f"{table}.csv").open(encoding="utf-8", newline="") as f:
+        return [row["code"] for row in csv.DictReader(f)]
+
+
+# enumerations kept equal to a code table (tests/test_samples.py checks the equality); the two closed lists of
+# the filling rules are read from their CSV, so the values are kept in one place
 ENUMS = {
+    "TrafMode": ("prc_transport_mode", table_codes("prc_transport_mode"),
+                 "Mode of transport 运输方式: the closed list of spec/prc.md field 9 / §8.3 plus the actual modes "
+                 "2-6 (spec/realformats.md §1.9)."),
+    "TransMode": ("prc_transaction_mode", table_codes("prc_transaction_mode"),
+                  "Transaction mode 成交方式: 1 CIF, 2 C&F, 3 FOB, 4 C&I, 5 market price, 6 mark-up, 7 EXW "
+                  "(spec/realformats.md §1.9)."),
     "IEFlag": ("prc_ie_flag", ["I", "E"], "Import/export flag 进出口标志: I 进口 import, E 出口 export."),
     "EdocFormat": ("prc_edoc_format", ["S", "US"],
                    "Format of an attached electronic document: S 结构化 structured, US 非结构化 unstructured (PDF)."),
