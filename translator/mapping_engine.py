@@ -375,9 +375,10 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
         if t.name == "position" and not any(values):
             values = [str(pos[0])]
         if t.name not in ("now", "const") and not any(values):
-            if row.default and not _occupied(ctx, row.path, out_kids):
+            occupied = row.is_fallback and _occupied(ctx, row.path, out_kids)
+            if row.default and not occupied:
                 pass                                      # written below as defaulted
-            elif _occupied(ctx, row.path, out_kids) or row.has_fallback:
+            elif occupied or row.has_fallback:
                 return
             elif row.required:
                 raise EngineError(f"no value for required target field {row.path.text} "
@@ -387,7 +388,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
                 if not row.all_ext:
                     written.append(Written(None, row, EMPTY, "", "+".join(row.canonical), None))
                 return
-        elif _occupied(ctx, row.path, out_kids):
+        elif row.is_fallback and _occupied(ctx, row.path, out_kids):
             # a fallback row: an earlier row already wrote this target; its value stands for these fields too
             for c, n in zip(conts, row.canonical):
                 consumed.add((id(c), n))

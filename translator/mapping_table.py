@@ -150,6 +150,7 @@ class Row:
     groups: tuple = ()             # canonical group of each canonical field (None = header), precomputed
     all_ext: bool = False          # every canonical field is an extension
     when_header: bool = False      # `when` tests header fields only: evaluated once per document
+    is_fallback: bool = False      # an earlier writing row targets the same path
 
     @property
     def reads(self) -> bool:       # format -> canonical
@@ -346,6 +347,7 @@ def load_table(file: Path, mt: MessageType, codes: CodeTables, root_dir: Path | 
             key = (r.group, r.path.text)
             if key in last:
                 last[key].has_fallback = True
+                r.is_fallback = True
             last[key] = r
     return table
 
