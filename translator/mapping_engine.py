@@ -366,12 +366,18 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
                     for n in row.canonical:
                         consumed.add((id(it), n))
                 _set(ctx, row, joined)
-                written.append(Written(None, row, CONVERTED, joined, "+".join(row.canonical), None, ""))
+                written.append(Written(None, row, CONVERTED, joined, row.cname, None, ""))
             return
-        for n, g in zip(row.canonical, row.groups):
+        if len(row.canonical) == 1:
+            g = row.groups[0]
             c = doc if g is None else (fan_item if (g == fan and fan_item is not None) else (item or {}))
-            conts.append(c)
-            values.append(c.get(n) or "")
+            conts = [c]
+            values = [c.get(row.canonical[0]) or ""]
+        else:
+            for n, g in zip(row.canonical, row.groups):
+                c = doc if g is None else (fan_item if (g == fan and fan_item is not None) else (item or {}))
+                conts.append(c)
+                values.append(c.get(n) or "")
         if t.name == "position" and not any(values):
             values = [str(pos[0])]
         if t.name not in ("now", "const") and not any(values):
@@ -383,10 +389,10 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
             elif row.required:
                 raise EngineError(f"no value for required target field {row.path.text} "
                                   f"(canonical {'+'.join(row.canonical)} is empty)", row, None,
-                                  "+".join(row.canonical))
+                                  row.cname)
             else:
                 if not row.all_ext:
-                    written.append(Written(None, row, EMPTY, "", "+".join(row.canonical), None))
+                    written.append(Written(None, row, EMPTY, "", row.cname, None))
                 return
         elif row.is_fallback and _occupied(ctx, row.path, out_kids):
             # a fallback row: an earlier row already wrote this target; its value stands for these fields too
@@ -412,11 +418,11 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
         except SkipValue as e:
             if row.required and not row.has_fallback:
                 raise EngineError(f"required target field {row.path.text}: {e}", row,
-                                  src.node if src else None, "+".join(row.canonical)) from None
-            written.append(Written(None, row, EMPTY, "", "+".join(row.canonical), src))
+                                  src.node if src else None, row.cname) from None
+            written.append(Written(None, row, EMPTY, "", row.cname, src))
             return
         except TransformError as e:
-            raise EngineError(str(e), row, src.node if src else None, "+".join(row.canonical)) from None
+            raise EngineError(str(e), row, src.node if src else None, row.cname) from None
         p = row.path
         el = ctx
         for step in p.steps:
@@ -434,7 +440,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
             status, before = CONVERTED, src.raw
         elif status == FILLED and src is None and values and values[0] != out:
             status, before = CONVERTED, values[0]
-        written.append(Written(node, row, status, out, "+".join(row.canonical), src, before))
+        written.append(Written(node, row, status, out, row.cname, src, before))
 
     def _set(ctx, row, value):
         el = ctx

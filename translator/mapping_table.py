@@ -151,6 +151,7 @@ class Row:
     all_ext: bool = False          # every canonical field is an extension
     when_header: bool = False      # `when` tests header fields only: evaluated once per document
     is_fallback: bool = False      # an earlier writing row targets the same path
+    cname: str = ""                # "+".join(canonical), for reports
 
     @property
     def reads(self) -> bool:       # format -> canonical
@@ -341,6 +342,7 @@ def load_table(file: Path, mt: MessageType, codes: CodeTables, root_dir: Path | 
     last: dict[tuple, Row] = {}
     for r in table.rows:
         r.groups = tuple(cm.group_of(n, model) for n in r.canonical)
+        r.cname = "+".join(r.canonical)
         r.all_ext = bool(r.canonical) and all(cm.is_extension(n) for n in r.canonical)
         r.when_header = bool(r.when) and all(cm.group_of(f, model) is None for f in _fields(r.when))
         if r.kind == "field" and r.writes and r.path is not None:
