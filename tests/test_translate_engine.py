@@ -202,3 +202,14 @@ def test_every_model_field_has_documentation_and_known_type():
     for root in cm.MODEL.roots.values():
         for f in root.fields.values():
             assert f.doc and f.type in cm.TYPES
+
+
+def test_report_paths_equal_readable_path():
+    from translator import parse
+    from translator.translate import _Paths
+    from translator.xpath import readable_path
+    tree = parse((paths.SAMPLES_DIR / "prc" / "export_20_lines.xml").read_bytes())
+    rp = _Paths()
+    els = [el for el in tree.getroot().iter() if isinstance(el.tag, str)]
+    assert len(els) > 300
+    assert all(rp(el) == readable_path(el) for el in els)

@@ -52,8 +52,19 @@ class Source:
 class ReadResult:
     doc: cm.Canonical
     prov: dict = field(default_factory=dict)        # (id(container dict), canonical name) -> Source
-    unread: list = field(default_factory=list)      # source leaf elements no row reads
+    _root: object = None
+    _seen: object = None
+    _unread: list | None = None
     skipped: list = field(default_factory=list)     # (element, row) not read because the target has no use for it
+
+    @property
+    def unread(self) -> list:
+        """Source leaf elements with a value that no row reads (found on first use: only reports need it)."""
+        if self._unread is None:
+            seen = self._seen or set()
+            self._unread = [el for el in self._root.iter() if isinstance(el.tag, str) and el not in seen
+                            and len(el) == 0 and (el.text or "").strip()] if self._root is not None else []
+        return self._unread
 
 
 # -- reading -----------------------------------------------------------------------------------------------
@@ -266,11 +277,7 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
     if fan and not fan_item:
         del doc[fan]
     if seen is not None:
-        for el in root.iter():
-            if not isinstance(el.tag, str) or el in seen:
-                continue
-            if len(el) == 0 and (el.text or "").strip():
-                res.unread.append(el)
+        res._root, res._seen = root, seen
     return res
 
 

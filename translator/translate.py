@@ -59,8 +59,18 @@ class MappingReport:
     target: str
     documents: int = 1
     fields: list = field(default_factory=list)       # per written target field (lazy: engine Written objects)
-    dropped: list = field(default_factory=list)      # (kind, node_or_name, value, reason)
+    _drop: list = field(default_factory=list)        # (kind, node_or_name, value, reason)
+    _pending: list = field(default_factory=list)     # callables giving more entries, resolved on first use
     _dict: dict | None = None
+
+    @property
+    def dropped(self) -> list:
+        """(kind, source element/Source/name, value, reason) per source field the target cannot hold."""
+        if self._pending:
+            first = [e for f in self._pending for e in f()]
+            self._pending = []
+            self._drop[:0] = first
+        return self._drop
 
     def counts(self) -> dict:
         c = {FILLED: 0, CONVERTED: 0, DEFAULTED: 0, EMPTY: 0}
@@ -70,26 +80,36 @@ class MappingReport:
 
     def to_dict(self) -> dict:
         if self._dict is None:
+            rp = _Paths()
             fields = []
             for doc_no, w in self.fields:
                 node = w.node
                 path = ""
                 if isinstance(node, tuple):
-                    path = readable_path(node[0]) + f"/@{node[1]}"
+                    path = rp(node[0]) + f"/@{node[1]}"
                 elif node is not None:
-                    path = readable_path(node)
+                    path = rp(node)
                 else:
                     path = getattr(w, "target", None) or (w.row.path.text if w.row.path else "")
+                src = w.source
+                spath = None
+                if src is not None and src.node is not None:
+                    spath = rp(src.node[0]) + f"/@{src.node[1]}" if isinstance(src.node, tuple) else rp(src.node)
                 e = {"document": doc_no, "target": path, "status": w.status, "value": w.value,
-                     "canonical": w.canonical, "source": w.source.path if w.source else None, "row": w.row.where}
+                     "canonical": w.canonical, "source": spath, "row": w.row.where}
                 if w.status == CONVERTED:
                     e["from"] = w.before
                     e["to"] = w.value
                 fields.append(e)
             dropped = []
             for kind, what, value, reason in self.dropped:
-                src = readable_path(what) if isinstance(what, etree._Element) else (
-                    what if isinstance(what, str) else what.path)
+                if isinstance(what, etree._Element):
+                    src = rp(what)
+                elif isinstance(what, str):
+                    src = what
+                else:
+                    n = what.node
+                    src = rp(n[0]) + f"/@{n[1]}" if isinstance(n, tuple) else rp(n)
                 dropped.append({"source": src, "value": value, "reason": reason, "kind": kind})
             self._dict = {"source": self.source, "target": self.target, "documents": self.documents,
                           "summary": {**self.counts(), "dropped": len(self.dropped)},
@@ -189,7 +209,7 @@ class Translator:
     def to_canonical(self, tree) -> tuple[str, cm.Canonical, dict, list]:
         """(source type, canonical document, provenance, source elements no row reads)."""
         source_id, doc, prov, unread, _ = self._read(tree)
-        return source_id, doc, prov, unread
+        return source_id, doc, prov, unread()
 
     def _read(self, tree, skip=frozenset()) -> tuple[str, cm.Canonical, dict, list, list]:
         root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
@@ -197,7 +217,7 @@ class Translator:
         if mt is None:
             raise TranslationError(f"unknown source format: root element {local(root.tag)!r}", code="format-unknown")
         if mt.family == "canonical":
-            return mt.id, cm.from_xml(root), {}, [], []
+            return mt.id, cm.from_xml(root), {}, (lambda: []), []
         table = self.tables.get(mt.id)
         if table is None or not table.readable:
             raise TranslationError(f"no mapping table reads {mt.id} (mappings/{mt.family}/{mt.name}.csv)",
@@ -207,7 +227,7 @@ class Translator:
         except EngineError as e:
             raise TranslationError(f"cannot read {mt.id}: {e.message}", e.row.where if e.row else None, e.field,
                                    code="source-value") from None
-        return mt.id, res.doc, res.prov, res.unread, res.skipped
+        return mt.id, res.doc, res.prov, (lambda: res.unread), res.skipped
 
     def translate(self, tree, target: str, *, now: datetime | None = None,
                   hints: dict | None = None) -> TranslationResult:
@@ -218,17 +238,15 @@ class Translator:
         root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
         src_mt = self.registry.detect(root)
         skip = self._skippable(src_mt.id if src_mt else "", target)
-        source_id, doc, prov, unread, skipped = self._read(tree, skip)
+        source_id, doc, prov, unread, skipped = self._read(tree, skip)   # unread: a callable (lazy)
         if hints:
             _apply_hints(doc, hints)
         target_id = self.resolve_target(target, doc)
         report = MappingReport(source_id, target_id)
-        for el in unread:
-            report.dropped.append(("unmapped", el, (el.text or "").strip(),
-                                   f"no row of {source_id} reads this element"))
-        for row, el in skipped:
-            report.dropped.append(("canonical", el, (el.text or "").strip(),
-                                   f"{target_id} has no field for {row.canonical[0]}"))
+        report._pending.append(lambda: [("unmapped", el, (el.text or "").strip(),
+                                         f"no row of {source_id} reads this element") for el in unread()])
+        report._pending.append(lambda: [("canonical", el, (el.text or "").strip(),
+                                         f"{target_id} has no field for {row.canonical[0]}") for row, el in skipped])
         if target_id.startswith("canonical:"):
             if target_id.split(":", 1)[1] != doc.root:
                 raise TranslationError(f"{source_id} maps to canonical:{doc.root}, not {target_id}",
@@ -284,7 +302,7 @@ class Translator:
                 src = prov.get((id(container), name))
                 if src is not None and _node(src) is not None and id(_node(src)) in used_nodes:
                     continue
-                report.dropped.append(("canonical", src if src is not None and src.node is not None else name,
+                report._drop.append(("canonical", src if src is not None and src.node is not None else name,
                                        src.raw if src else value,
                                        f"{target_id} has no field for {name}"))
         visit(doc)
@@ -325,6 +343,37 @@ def _conds(when) -> list:
         else:
             out.append(c)
     return out
+
+
+class _Paths:
+    """readable_path with memory: the same paths as translator.xpath.readable_path, each parent's children indexed
+    once (a report names hundreds of elements of the same few parents)."""
+
+    def __init__(self):
+        self.paths: dict = {}
+        self.index: dict = {}
+
+    def __call__(self, el) -> str:
+        p = self.paths.get(el)
+        if p is not None:
+            return p
+        parent = el.getparent()
+        name = local(el.tag)
+        if parent is None:
+            p = "/" + name
+        else:
+            idx = self.index.get(parent)
+            if idx is None:
+                idx = self.index[parent] = {}
+                counts: dict = {}
+                for c in parent:
+                    counts[c.tag] = counts.get(c.tag, 0) + 1
+                    idx[c] = counts[c.tag]
+                idx["__n"] = counts
+            n = idx["__n"].get(el.tag, 1)
+            p = self(parent) + "/" + (f"{name}[{idx[el]}]" if n > 1 else name)
+        self.paths[el] = p
+        return p
 
 
 class _CanonicalEntry:
