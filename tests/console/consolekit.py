@@ -118,7 +118,7 @@ class ServedConsole:
         self.runtime = build_runtime(cfg)
         self.app = create_app(self.runtime)
         from console.config import parse_console
-        console.install(self.app, self.runtime, parse_console(section or console_section(), env=ENV))
+        console.install(self.app, self.runtime, parse_console(section or console_section(), env={**os.environ, **ENV}))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
