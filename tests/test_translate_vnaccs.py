@@ -148,17 +148,22 @@ def test_more_than_fifty_lines_cannot_become_one_ida():
 
 
 # -- VNACCS export -> PRC import -------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=False, reason=(
-    "prc:DecMessage needs data a Vietnamese export does not carry (the Chinese declaring customs CustomMaster, "
-    "10-digit CodeTS, Chinese party codes); reported to the lead"))
-def test_vietnamese_export_to_china_becomes_a_prc_import():
+def test_vietnamese_export_to_china_needs_the_chinese_side_data():
+    """A Vietnamese export cannot supply the Chinese declaring customs (CustomMaster) and other PRC-only data:
+    without them translation stops naming the field; with them (route hints) it yields a PRC import."""
     source = load(ROOT / "samples/vnaccs/eda_catlai_cashew_pepper_to_shanghai.xml")
-    result = translate(source, "prc", now=NOW)
+    with pytest.raises(TranslationError) as e:
+        translate(source, "prc", now=NOW)
+    assert "CustomMaster" in str(e.value.field) + e.value.message
+    hints = {"Extension:prc/CustomMaster": "2248", "Extension:prc/IEPort": "2248",
+             "Extension:prc/GoodsItem/DestCode": "310115", "Importer/TaxID": "91310115MA1H3RTY5U",
+             "TotalNetMassMeasure": "4980"}
+    result = translate(source, "prc", now=NOW, hints=hints)
     assert result.target == "prc:DecMessage"
     root = result.documents[0].getroot()
     d = "{http://www.chinaport.gov.cn/dec}"
     assert root.findtext(f"{d}DecHead/{d}IEFlag") == "I"
-    assert [x.text[:8] for x in root.iter(f"{d}CodeTS")] == ["08013200", "08013200", "09041120"]
+    assert [x.text[:6] for x in root.iter(f"{d}CodeTS")] == ["080132", "080132", "090411"]
 
 
 # -- registration results ---------------------------------------------------------------------------------------
