@@ -31,6 +31,7 @@ def serve(config_path=None, host=None, port=None, log_level="info") -> int:
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)      # one line per delivery otherwise
+    _tune_threads()
     t0 = time.monotonic()
     try:
         cfg = load_config(config_path)
@@ -59,11 +60,16 @@ def serve(config_path=None, host=None, port=None, log_level="info") -> int:
                  cfg.partners[cfg.demo_partner].token_env, demo_token_file(cfg, cfg.demo_partner))
     try:
         if cfg.server.workers > 1:
-            # several processes share the port; each builds its own runtime (schemas, keys) from the same file
+            # server.workers accepting processes share the port (each builds its own runtime from the same
+            # file) and one more process delivers; a watchdog restarts the delivery process if it dies
             rt.store.close()
             os.environ["EDIHUB_CONFIG"] = str(cfg.path or "")
-            uvicorn.run("routing.serve:app_factory", factory=True, host=h, port=p, workers=cfg.server.workers,
-                        log_level="warning", access_log=False)
+            stop_delivery = _start_delivery_process(str(cfg.path or ""), cfg.delivery.enabled)
+            try:
+                uvicorn.run("routing.serve:app_factory", factory=True, host=h, port=p,
+                            workers=cfg.server.workers, log_level="warning", access_log=False)
+            finally:
+                stop_delivery()
         else:
             from soap.app import create_app
             uvicorn.run(create_app(rt), host=h, port=p, log_level="warning", access_log=False)
@@ -74,13 +80,72 @@ def serve(config_path=None, host=None, port=None, log_level="info") -> int:
     return 0
 
 
+def _tune_threads() -> None:
+    """The store writer thread runs many short SQLite calls, each releasing the GIL; with the default 5 ms switch
+    interval every re-acquisition can wait 5 ms behind a CPU-bound pipeline thread, which stretches each
+    transaction (and every sender's wait). A 0.5 ms interval keeps the writer's transactions short."""
+    sys.setswitchinterval(float(os.environ.get("EDIHUB_SWITCH_INTERVAL", "0.0005")))
+
+
 def app_factory():
-    """One server process of a multi-process hub (server.workers > 1)."""
+    """One accepting process of a multi-process hub (server.workers > 1): no delivery worker here (the delivery
+    process has it; it picks new work up within delivery.poll_interval)."""
     from routing.config import load_config
     from routing.runtime import build_runtime
     from soap.app import create_app
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app(build_runtime(load_config(os.environ.get("EDIHUB_CONFIG") or None)))
+    _tune_threads()
+    return create_app(build_runtime(load_config(os.environ.get("EDIHUB_CONFIG") or None), with_worker=False))
+
+
+def delivery_main(config_path: str) -> None:
+    """The delivery process of a multi-process hub: the delivery worker alone, under the delivery lock."""
+    import asyncio
+    import signal
+    from routing.config import load_config
+    from routing.runtime import build_runtime
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    _tune_threads()
+    rt = build_runtime(load_config(config_path or None))
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(rt.worker.stop()))
+        await rt.worker.run_when_leader(rt.delivery_lock)
+    try:
+        asyncio.run(run())
+    finally:
+        rt.store.close()
+
+
+def _start_delivery_process(config_path: str, enabled: bool):
+    import multiprocessing
+    import threading
+    if not enabled:
+        return lambda: None
+    ctx = multiprocessing.get_context("spawn")
+    state = {"proc": None, "stopping": False}
+
+    def watchdog():
+        while not state["stopping"]:
+            proc = ctx.Process(target=delivery_main, args=(config_path,), name="edihub-delivery", daemon=True)
+            proc.start()
+            state["proc"] = proc
+            proc.join()
+            if not state["stopping"]:
+                log.error("delivery process ended (exit code %s); restarting it", proc.exitcode)
+                time.sleep(1.0)
+    threading.Thread(target=watchdog, name="edihub-delivery-watchdog", daemon=True).start()
+
+    def stop():
+        state["stopping"] = True
+        proc = state["proc"]
+        if proc is not None and proc.is_alive():
+            proc.terminate()
+            proc.join(timeout=15)
+    return stop
 
 
 def main(argv=None) -> int:

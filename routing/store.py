@@ -13,6 +13,7 @@ import json
 import queue
 import sqlite3
 import threading
+import time
 import uuid
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -202,6 +203,7 @@ class SQLiteStore(Store):
             self._shared = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._migrate()
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.write_stats = {"transactions": 0, "jobs": 0, "seconds": 0.0, "commit_seconds": 0.0}
         self._writer = threading.Thread(target=self._write_loop, name="edihub-store-writer", daemon=True)
         self._writer.start()
 
@@ -235,6 +237,7 @@ class SQLiteStore(Store):
                     break
                 batch.append(nxt)
             done = []
+            t0 = time.perf_counter()
             with self._write:
                 c = self._conn()
                 try:
@@ -250,13 +253,19 @@ class SQLiteStore(Store):
                         else:
                             c.execute("RELEASE job")
                             done.append((fut, r, None))
+                    t1 = time.perf_counter()
                     c.execute("COMMIT")
+                    self.write_stats["commit_seconds"] += time.perf_counter() - t1
                 except Exception as e:  # noqa: BLE001 - the commit failed: nobody's write happened
                     try:
                         c.execute("ROLLBACK")
                     except sqlite3.Error:
                         pass
                     done = [(fut, None, e) for _, fut in batch]
+            ws = self.write_stats
+            ws["transactions"] += 1
+            ws["jobs"] += len(batch)
+            ws["seconds"] += time.perf_counter() - t0
             for fut, r, e in done:
                 if e is not None:
                     fut.set_exception(e)

@@ -221,6 +221,7 @@ def create_app(runtime, *, start_worker: bool = True, demo_endpoints=None) -> St
     async def health(request: Request):
         w = runtime.worker
         return JSONResponse({"status": "ok", "store": await blocking(runtime.store.counts),
+                             "store_writes": getattr(runtime.store, "write_stats", None),
                              "worker": dict(w.stats, in_doubt_at_start=len(w.in_doubt), leader=w.leader,
                                                      ready=w.ready) if w else None})
 
