@@ -133,3 +133,34 @@ def test_sigkill_mid_delivery_then_restart_delivers_each_once(tmp_path, pki, end
     assert stats["duplicates"] <= len(in_doubt) <= 4          # bounded by the route's concurrency
     print(f"\ncrash test: accepted {len(accepted)}, stored {len(stored)}, delivered before kill "
           f"{before['unique']}, in doubt {len(in_doubt)}, repeated {len(repeated)}")
+
+
+def test_multi_process_mode_accepts_and_delivers(tmp_path, pki, endpoints, sim):
+    """server.workers = 2: two accepting processes and one delivery process on one store."""
+    cfg = tmp_path / "edihub.toml"
+    cfg.write_text(config_text(tmp_path, pki, endpoints, routes=ROUTES).replace("[server]", "[server]\nworkers = 2"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(tmp_path / "hub.log", "wb") as log:
+        proc = start(cfg, port, log)
+        try:
+            ids = []
+            with httpx.Client(timeout=10) as c:
+                for n in range(12):
+                    r = c.post(f"{url}/api/messages", content=ida(1000 + n),
+                               headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/xml"})
+                    assert r.status_code == 202, r.text
+                    ids.append(r.json()["message_id"])
+                deadline = time.monotonic() + 30
+                while True:
+                    states = {c.get(f"{url}/api/messages/{m}", headers={"Authorization": f"Bearer {TOKEN}"})
+                              .json()["state"] for m in ids}
+                    if states == {"acknowledged"}:
+                        break
+                    assert time.monotonic() < deadline, states
+                    time.sleep(0.1)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    stats = sim.stats("vnaccs")
+    assert stats["unique"] == 12 and stats["duplicates"] == 0
