@@ -56,6 +56,7 @@ class HubIdentity:
     signing: str = ""             # name of a [signing.<id>] section used for receipts and outbound messages
     clock_skew: float = 300.0     # accepted WS-Security timestamp skew, seconds
     operator_token_env: str = ""  # environment variable holding the operator's bearer token (all messages, resend)
+    receipts: str = "on-demand"   # on-demand: built and signed when first asked for; eager: at each delivery
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,8 @@ def load_config(path: str | Path | None = None, *, env: dict | None = None, text
     signing = {}
     for sid, s in data.get("signing", {}).items():
         signing[sid] = _section(SigningCfg, s, f"signing.{sid}", id=sid)
+    if hub.receipts not in ("on-demand", "eager"):
+        raise ConfigError("hub.receipts: on-demand or eager")
     if hub.signing and hub.signing not in signing:
         raise ConfigError(f"hub.signing: unknown signing section {hub.signing!r}")
 

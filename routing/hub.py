@@ -143,6 +143,8 @@ class Hub:
             got = by_delivery.get(d["id"], {})
             resp = self.store.last_response(d["id"])
             outbound = got.get("outbound", [{}])[0]
+            if not got.get("receipt") and self.receipts is not None and d["state"] in (S.DELIVERED, S.ACKNOWLEDGED):
+                got["receipt"] = [{"data": self._make_receipt(m, d, outbound, resp)}]
             out["receipts"].append({
                 "delivery": d["id"], "route": d["route"], "endpoint": d["endpoint"], "state": d["state"],
                 "outbound_digest": digest(outbound["data"]) if outbound.get("data") else None,
@@ -155,6 +157,22 @@ class Hub:
                 "translated_back": got["back"][-1]["data"] if got.get("back") else None,
             })
         return out
+
+    def _make_receipt(self, m, d, outbound, resp) -> bytes:
+        """edihub's receipt for a delivery, built from the facts recorded when its outcome was committed (what was
+        sent, the answer, when) and signed now; stored, so it is made once. Receipts are made on demand to keep
+        an RSA signature per delivery off the delivery path (hub.receipts = "eager" makes them at delivery)."""
+        info = _loads(resp["response_info"]) if resp else None
+        delivered_at = next((a["finished_at"] for a in reversed(d.get("attempt_log", []))
+                             if a["outcome"] in (S.DELIVERED, S.ACKNOWLEDGED)), d["updated_at"])
+        data, ev = self.receipts.make(message_id=m["id"], delivery_id=d["id"], route=d["route"],
+                                      endpoint=d["endpoint"], state=d["state"], payload=outbound.get("data") or b"",
+                                      response=resp["response"] if resp else b"",
+                                      status=resp["status"] if resp else None,
+                                      outcome=(info or {}).get("outcome"), now=self.clock(),
+                                      delivered_at=delivered_at)
+        self.store.add_document(m["id"], d["id"], "receipt", "edihub:Receipt", data, self.clock(), evidence=ev)
+        return data
 
     def list_messages(self, partner_id: str | None = None, **filters) -> list[dict]:
         rows = self.store.list_messages(partner=partner_id or filters.pop("partner", None), **filters)

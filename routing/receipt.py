@@ -19,11 +19,13 @@ def _t(now: float) -> str:
 
 
 def build_receipt(*, hub_id: str, message_id: str, delivery_id: str, route: str, endpoint: str, state: str,
-                  payload: bytes, response: bytes, status, outcome: dict | None, now: float) -> etree._Element:
+                  payload: bytes, response: bytes, status, outcome: dict | None, now: float,
+                  delivered_at: float | None = None) -> etree._Element:
     E = lambda tag, text=None, **a: _el(tag, text, **a)  # noqa: E731
     root = E("Receipt", Id=f"R-{delivery_id}")
     for tag, text in (("Hub", hub_id), ("MessageId", message_id), ("DeliveryId", delivery_id), ("Route", route),
-                      ("Endpoint", endpoint), ("State", state), ("IssuedAt", _t(now)),
+                      ("Endpoint", endpoint), ("State", state),
+                      ("DeliveredAt", _t(delivered_at if delivered_at is not None else now)), ("IssuedAt", _t(now)),
                       ("DocumentDigest", digest(payload)), ("ResponseDigest", digest(response or b"")),
                       ("ResponseStatus", "" if status is None else str(status))):
         root.append(E(tag, text))

@@ -149,8 +149,8 @@ def build_runtime(cfg: Config, *, clock: Callable[[], float] = time.time, valida
     worker = None
     if with_worker and cfg.delivery.enabled:
         back = _translate_back(cfg, store, pipeline) if any(r.translate_back for r in cfg.routes.values()) else None
-        worker = DeliveryWorker(cfg, store, endpoint_cfgs, clock=clock, receipts=receipts, deliver=deliver,
-                                translate_back=back)
+        worker = DeliveryWorker(cfg, store, endpoint_cfgs, clock=clock, deliver=deliver, translate_back=back,
+                                receipts=receipts if cfg.hub.receipts == "eager" else None)
     hub = Hub(cfg, store, pipeline, clock=clock, on_queued=worker.wake if worker else None, receipts=receipts)
     for w in warnings:
         log.warning("%s", w)

@@ -25,7 +25,7 @@ OPERATOR = "test-operator-token-000"
 
 
 def config_text(tmp: Path, pki: Path, endpoints: str, *, max_attempts=4, backoff=0.05, extra="",
-                routes=None, store=None, concurrency=4) -> str:
+                routes=None, store=None, concurrency=4, receipts="on-demand") -> str:
     routes = routes if routes is not None else DEFAULT_ROUTES
     return f"""
 [server]
@@ -45,6 +45,7 @@ poll_interval = 0.05
 id = "edihub-test"
 signing = "hub"
 operator_token_env = "T_OPERATOR"
+receipts = "{receipts}"
 [signing.hub]
 profile = "default"
 key = "{pki / 'hub.key'}"

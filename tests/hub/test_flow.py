@@ -54,6 +54,14 @@ def test_submit_delivers_signed_document_and_records_everything(hub, sim):
     assert res.valid, res
 
 
+def test_eager_receipts_are_made_at_delivery(hub_factory, sim):
+    hub = hub_factory(receipts="eager")
+    mid = hub.submit(sample(IDA)).json()["message_id"]
+    hub.wait_state(mid, "acknowledged")
+    (r,) = hub.runtime.store.documents(mid, "receipt")      # stored by the worker, before anyone asked
+    assert b"<DeliveredAt>" in r["data"] and r["evidence"]
+
+
 def test_fan_out_one_message_two_deliveries(hub_factory, sim, tmp_path):
     routes = """
 [routes.vnaccs-pass]
