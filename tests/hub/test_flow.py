@@ -101,12 +101,12 @@ def test_endpoint_down_is_retried_with_backoff_then_delivered(hub_factory, sim):
     assert d["attempts"] == 4
     log = d["attempt_log"]
     assert [a["outcome"] for a in log] == ["failed", "failed", "failed", "acknowledged"]
-    # exponential backoff: each wait is longer than the previous (0.1, 0.2, 0.4 s +/- 10 % jitter)
+    # exponential backoff: no retry starts before 0.1, 0.2, 0.4 s (-10 % jitter) after the previous attempt
+    # (lower bounds only: a busy machine can only make the gaps longer)
     import datetime as dt
     t = [dt.datetime.fromisoformat(a["started_at"].replace("Z", "+00:00")).timestamp() for a in log]
     gaps = [b - a for a, b in zip(t, t[1:])]
-    assert gaps[0] >= 0.08 and gaps[1] >= 0.17 and gaps[2] >= 0.35, gaps
-    assert gaps[0] < gaps[1] < gaps[2]
+    assert gaps[0] >= 0.089 and gaps[1] >= 0.179 and gaps[2] >= 0.359, gaps
     stats = sim.stats("vnaccs")
     assert stats["attempts"] == 4 and stats["unique"] == 1
 
