@@ -3,7 +3,8 @@
     from soap.app import create_app
     import console
     app = create_app(runtime)
-    console.install(app, runtime, console_cfg)      # console_cfg: the [console] table (dict) or a ConsoleCfg
+    console.install(app, runtime, console_cfg)      # the [console] table (dict), a ConsoleCfg, or None
+                                                    # (None: /metrics and /readyz only, no console pages)
 
 Adds /console... (login, messages, message journey, routes, certificates, resend/cancel actions),
 /metrics (Prometheus text, read from the store at scrape time) and /readyz (store reachable, schemas and keys
@@ -29,21 +30,26 @@ def install(app, runtime, console_cfg, *, clock=None) -> None:
     from .metrics import make_registry
     from .views import HERE, Console
 
-    cfg = console_cfg if isinstance(console_cfg, ConsoleCfg) else parse_console(console_cfg)
+    if console_cfg is None:                 # no [console] table: metrics and readiness only
+        cfg = None
+    elif isinstance(console_cfg, ConsoleCfg):
+        cfg = console_cfg
+    else:
+        cfg = parse_console(console_cfg, base=getattr(runtime.cfg, "base", None))
     clock = clock or getattr(runtime.hub, "clock", None) or time.time
-    certificates, problems = collect(runtime, cfg.certificates)
+    certificates, problems = collect(runtime, cfg.certificates if cfg else ())
     for name, p in problems:
         log.warning("console: certificate %s unreadable: %s", name, p)
-    ui = Console(runtime, cfg, Sessions(cfg), certificates, problems, clock)
     registry = make_registry(runtime, certificates, clock)
+    metrics_token = cfg.metrics_token if cfg else None
 
     async def metrics(request):
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
         from starlette.concurrency import run_in_threadpool
-        if cfg.metrics_token is not None:
+        if metrics_token is not None:
             import hmac
             got = request.headers.get("authorization", "")
-            if not hmac.compare_digest(got.encode(), f"Bearer {cfg.metrics_token}".encode()):
+            if not hmac.compare_digest(got.encode(), f"Bearer {metrics_token}".encode()):
                 return JSONResponse({"error": {"code": "metrics-token", "message": "bearer token required"}},
                                     status_code=401)
         return Response(await run_in_threadpool(generate_latest, registry), media_type=CONTENT_TYPE_LATEST)
@@ -54,9 +60,13 @@ def install(app, runtime, console_cfg, *, clock=None) -> None:
         return JSONResponse({"status": "ready" if ok else "not-ready", "checks": checks},
                             status_code=200 if ok else 503)
 
-    routes = [
-        Route("/metrics", metrics, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+    routes = [Route("/metrics", metrics, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
+    app.state.metrics_registry = registry
+    if cfg is None:
+        app.router.routes.extend(routes)
+        return
+    ui = Console(runtime, cfg, Sessions(cfg), certificates, problems, clock)
+    routes += [
         Route("/console", ui.home, methods=["GET"]),
         Route("/console/", ui.home, methods=["GET"]),
         Route("/console/login", ui.login_form, methods=["GET"]),
@@ -75,4 +85,3 @@ def install(app, runtime, console_cfg, *, clock=None) -> None:
     ]
     app.router.routes.extend(routes)
     app.state.console = ui
-    app.state.metrics_registry = registry

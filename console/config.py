@@ -3,6 +3,7 @@
 ```toml
 [console]
 secret_env = "EDIHUB_CONSOLE_SECRET"   # environment variable holding the session signing secret (>= 32 chars)
+# secret_file = "var/console-secret"   # or: a file holding it (created with a random secret, mode 0600, if missing)
 cookie_name = "edihub_console"
 cookie_secure = true                   # send the session cookie over HTTPS only (false only for local tests)
 cookie_samesite = "lax"                # lax | strict
@@ -18,12 +19,15 @@ password_hash = "$argon2id$v=19$m=65536,t=3,p=4$..."   # python -m console.hashp
 role = "operator"                      # viewer | operator
 ```
 
-Secrets are never in the file: `secret_env` names the variable. Every error names the key.
+Secrets are never in the file: `secret_env` names the variable (or `secret_file` a file; relative paths are
+relative to the configuration file's folder). Every error names the key.
 """
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
 ROLES = ("viewer", "operator")
 
@@ -60,13 +64,14 @@ class ConsoleCfg:
     lockout_minutes: int = 5
 
 
-_KEYS = {"secret_env": str, "cookie_name": str, "cookie_secure": bool, "cookie_samesite": str,
+_KEYS = {"secret_env": str, "secret_file": str, "cookie_name": str, "cookie_secure": bool, "cookie_samesite": str,
          "session_minutes": int, "cert_warn_days": int, "certificates": list, "metrics_token_env": str,
          "max_login_failures": int, "lockout_minutes": int, "users": dict}
 
 
-def parse_console(section: dict | None, *, env: dict | None = None) -> ConsoleCfg:
-    """Check a [console] table and resolve its secrets from `env` (default: os.environ)."""
+def parse_console(section: dict | None, *, env: dict | None = None, base: str | Path | None = None) -> ConsoleCfg:
+    """Check a [console] table and resolve its secrets from `env` (default: os.environ) or the secret file
+    (relative to `base`, the configuration file's folder)."""
     env = os.environ if env is None else env
     section = dict(section or {})
     unknown = set(section) - set(_KEYS)
@@ -95,14 +100,23 @@ def parse_console(section: dict | None, *, env: dict | None = None) -> ConsoleCf
         raise ConsoleConfigError("console.certificates: a list of file or folder paths")
 
     secret_env = section.get("secret_env", "")
-    if not secret_env:
+    secret_file = section.get("secret_file", "")
+    if secret_env and secret_file:
+        raise ConsoleConfigError("console.secret_file: give secret_env or secret_file, not both")
+    if secret_env:
+        secret = env.get(secret_env)
+        if not secret:
+            raise ConsoleConfigError(f"console.secret_env: environment variable {secret_env} is not set")
+        where = f"console.secret_env: the secret in {secret_env}"
+    elif secret_file:
+        secret = _secret_from_file(Path(secret_file) if Path(secret_file).is_absolute()
+                                   else Path(base or Path.cwd()) / secret_file)
+        where = f"console.secret_file: the secret in {secret_file}"
+    else:
         raise ConsoleConfigError("console.secret_env: required (the environment variable holding the session "
-                                 "signing secret)")
-    secret = env.get(secret_env)
-    if not secret:
-        raise ConsoleConfigError(f"console.secret_env: environment variable {secret_env} is not set")
+                                 "signing secret; or secret_file)")
     if len(secret) < 32:
-        raise ConsoleConfigError(f"console.secret_env: the secret in {secret_env} is shorter than 32 characters")
+        raise ConsoleConfigError(f"{where} is shorter than 32 characters")
 
     metrics_env = section.get("metrics_token_env", "")
     metrics_token = None
@@ -134,6 +148,20 @@ def parse_console(section: dict | None, *, env: dict | None = None) -> ConsoleCf
                       metrics_token=metrics_token, metrics_token_env=metrics_env,
                       max_login_failures=section.get("max_login_failures", 5),
                       lockout_minutes=section.get("lockout_minutes", 5))
+
+
+def _secret_from_file(path: Path) -> str:
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48) + "\n")
+        return path.read_text(encoding="utf-8").strip()
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise ConsoleConfigError(f"console.secret_file: {path}: {e.strerror}") from None
 
 
 _TYPE_NAMES = {str: "a string", bool: "true/false", list: "a list", dict: "a table"}

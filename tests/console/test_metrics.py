@@ -130,3 +130,38 @@ class _Broken:
 
     def close(self):
         pass
+
+
+def test_without_console_table_only_metrics_and_readyz(tmp_path, pki, endpoints, sim):
+    """console.install(app, runtime, None): what the hub gets when edihub.toml has no [console] table."""
+    import asyncio
+    import threading
+    import time
+
+    import uvicorn
+
+    import console
+    from consolekit import ENV, config_text, free_port
+    from routing.config import load_config
+    from routing.runtime import build_runtime
+    from soap.app import create_app
+    rt = build_runtime(load_config(tmp_path, text=config_text(tmp_path, pki, endpoints), env=ENV))
+    app = create_app(rt)
+    console.install(app, rt, None)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    t = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    t.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert httpx.get(url + "/readyz", timeout=5).status_code == 200
+        assert val(scrape(url), "edihub_store_up") == 1
+        assert httpx.get(url + "/console/messages", timeout=5).status_code == 404
+    finally:
+        server.should_exit = True
+        t.join(timeout=15)
+        rt.store.close()

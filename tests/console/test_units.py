@@ -233,3 +233,18 @@ def test_readiness_checks():
     assert not ok and checks["keys"]["error"].endswith("hub")
     ok, checks = readiness(_rt(stopping=True))
     assert not ok and not checks["worker"]["ok"]
+
+
+def test_secret_file_is_created_once_with_private_mode(tmp_path):
+    sect = {k: v for k, v in console_section().items() if k != "secret_env"}
+    sect["secret_file"] = "var/console-secret"
+    a = parse_console(sect, env={}, base=tmp_path)
+    f = tmp_path / "var" / "console-secret"
+    assert f.exists() and (f.stat().st_mode & 0o777) == 0o600
+    b = parse_console(sect, env={}, base=tmp_path)
+    assert a.secret == b.secret and len(a.secret) >= 32
+    with pytest.raises(ConsoleConfigError, match="^console.secret_file: give secret_env or secret_file"):
+        parse_console({**sect, "secret_env": "C_CONSOLE_SECRET"}, env=ENV, base=tmp_path)
+    (tmp_path / "short").write_text("abc\n")
+    with pytest.raises(ConsoleConfigError, match="shorter than 32"):
+        parse_console({**sect, "secret_file": str(tmp_path / "short")}, env={})
