@@ -176,10 +176,10 @@ class PostgresStore(SQLiteStore):
 
     def _migrate(self) -> None:
         with self._lease_conn() as raw:
-            if self.schema:
-                raw.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             with raw.transaction():
                 raw.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
+                if self.schema:         # under the lock: CREATE SCHEMA IF NOT EXISTS itself races
+                    raw.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
                 raw.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
                 have = raw.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
                 for version, sql in MIGRATIONS:
