@@ -16,7 +16,8 @@ from .config import Config, ConfigError, ensure_demo_tokens
 from .hub import Hub
 from .pipeline import Pipeline
 from .receipt import ReceiptSigner
-from .store import SQLiteStore, Store
+from .store import Store
+from .store_factory import open_store
 from .worker import DeliveryWorker
 
 log = logging.getLogger("edihub")
@@ -94,13 +95,17 @@ def _translate_back(cfg: Config, store, pipeline):
             return None
         if not wanted:
             return None
-        try:
-            docs, report = pipeline._translate(answer_root.getroottree(), mt.id, wanted[0], time.time())
-        except Exception as e:  # noqa: BLE001 - the receipt stays; only the courtesy translation is missing
-            log.warning("translate-back of %s to %s failed: %s", claimed.delivery_id, wanted[0], e)
-            return None
-        from lxml import etree
-        return wanted[0], etree.tostring(docs[0], xml_declaration=True, encoding="UTF-8"), report
+        failures = []
+        for target in wanted:            # the first of the sender's response types that can be written
+            try:
+                docs, report = pipeline._translate(answer_root.getroottree(), mt.id, target, time.time())
+            except Exception as e:  # noqa: BLE001 - the receipt stays; only the courtesy translation is missing
+                failures.append(f"{target}: {e}")
+                continue
+            from lxml import etree
+            return target, etree.tostring(docs[0], xml_declaration=True, encoding="UTF-8"), report
+        log.warning("translate-back of %s failed: %s", claimed.delivery_id, "; ".join(failures))
+        return None
     return back
 
 
@@ -137,7 +142,12 @@ def build_runtime(cfg: Config, *, clock: Callable[[], float] = time.time, valida
         except EndpointConfigError as e:
             raise ConfigError(f"endpoints: {e}") from None
     if store is None:
-        store = SQLiteStore(cfg.sqlite_path(), cfg.store.synchronous)
+        cfg.sqlite_path()                       # an unsupported URL fails here as a ConfigError naming the key
+        try:
+            store = open_store(cfg.store.url, base=cfg.base, synchronous=cfg.store.synchronous,
+                               lease_seconds=cfg.store.lease_seconds, pool_size=cfg.store.pool_size)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
     pipeline = Pipeline(cfg, validator, translate=translate, signers=signers, translate_error=translate_error)
     for fmt in cfg.facts:
         if fmt not in validator.registry.types:
