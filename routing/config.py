@@ -33,8 +33,10 @@ class ServerCfg:
 
 @dataclass(frozen=True)
 class StoreCfg:
-    url: str = "sqlite:///var/edihub.db"
+    url: str = "sqlite:///var/edihub.db"   # or postgresql://user@host:port/db[?schema=name] (several instances)
     synchronous: str = "FULL"
+    lease_seconds: float = 30.0     # PostgreSQL: a delivery claim not renewed for this long is taken over
+    pool_size: int = 8              # PostgreSQL: connections per process
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,10 @@ class Config:
             return Path(rest) if rest.startswith("/") else self.resolve(rest)
         if url in ("sqlite://", "sqlite://:memory:"):
             return None
-        raise ConfigError(f"store.url: unsupported store {url!r} (sqlite:///path; postgresql:// is planned)")
+        from .store_factory import is_postgres
+        if is_postgres(url):
+            return None             # not a file: no SQLite delivery lock; see routing/store_factory.py
+        raise ConfigError(f"store.url: unsupported store {url!r} (sqlite:///path or postgresql://user@host/db)")
 
 
 _SECTIONS = {"server", "store", "delivery", "hub", "pki", "partners", "routes", "endpoints", "signing", "facts",
@@ -248,6 +253,8 @@ def load_config(path: str | Path | None = None, *, env: dict | None = None, text
     store = _section(StoreCfg, data.get("store", {}), "store")
     if store.synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
         raise ConfigError("store.synchronous: one of FULL, NORMAL, EXTRA")
+    if store.lease_seconds <= 0 or store.pool_size < 1:
+        raise ConfigError("store.lease_seconds: must be > 0; store.pool_size: must be >= 1")
     delivery = _section(DeliveryCfg, data.get("delivery", {}), "delivery")
     if delivery.max_attempts < 1:
         raise ConfigError("delivery.max_attempts: at least 1")
