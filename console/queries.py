@@ -33,7 +33,22 @@ def _like_escape(s: str) -> str:
     return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _where(f: Filters, with_state: bool = True) -> tuple[str, list]:
+MAX_MATCHES = 500
+
+
+def _matching_ids(c, q: str) -> set[str]:
+    """Messages a search term names: its id, the partner's message id, the business key (declaration number),
+    or an authority reference in an endpoint answer (JSON string value, exact)."""
+    q = q.strip()
+    ids = {r[0] for r in c.execute("SELECT id FROM messages WHERE id = ? OR client_msg_id = ? OR business_key = ?",
+                                   (q, q, q))}
+    pattern = '%"' + _like_escape(json.dumps(q, ensure_ascii=False)[1:-1]) + '"%'
+    ids |= {r[0] for r in c.execute("SELECT DISTINCT d.message_id FROM attempts a JOIN deliveries d ON "
+                                    "d.id = a.delivery_id WHERE a.response_info LIKE ? ESCAPE '\\'", (pattern,))}
+    return ids
+
+
+def _where(f: Filters, with_state: bool = True, matching_ids=None) -> tuple[str, list]:
     where, args = [], []
     if with_state and f.state:
         where.append("m.state = ?")
@@ -57,12 +72,13 @@ def _where(f: Filters, with_state: bool = True) -> tuple[str, list]:
     if f.until is not None:
         where.append("m.created_at < ?")
         args.append(f.until)
-    if f.q:
-        q = f.q.strip()
-        where.append("(m.id = ? OR m.client_msg_id = ? OR m.business_key = ? OR EXISTS (SELECT 1 FROM deliveries d "
-                     "JOIN attempts a ON a.delivery_id = d.id WHERE d.message_id = m.id AND a.response_info LIKE ? "
-                     "ESCAPE '\\'))")
-        args += [q, q, q, '%"' + _like_escape(json.dumps(q, ensure_ascii=False)[1:-1]) + '"%']
+    if f.q is not None:
+        ids = list(matching_ids)[:MAX_MATCHES] if matching_ids else []
+        if not ids:
+            where.append("1 = 0")
+        else:
+            where.append(f"m.id IN ({','.join('?' * len(ids))})")
+            args += ids
     return (" WHERE " + " AND ".join(where)) if where else "", args
 
 
@@ -73,9 +89,10 @@ def _rows(cur) -> list[dict]:
 
 def search(store, f: Filters, limit: int = 50, offset: int = 0) -> tuple[list[dict], int, dict]:
     """(rows newest first with a `deliveries` summary, total matching, counts per state under the other filters)."""
-    w, args = _where(f)
-    ws, args_s = _where(f, with_state=False)
     with store._read() as c:
+        ids = _matching_ids(c, f.q) if f.q else None
+        w, args = _where(f, matching_ids=ids)
+        ws, args_s = _where(f, with_state=False, matching_ids=ids)
         total = c.execute("SELECT COUNT(*) FROM messages m" + w, args).fetchone()[0]
         rows = _rows(c.execute("SELECT m.id, m.partner, m.client_msg_id, m.format, m.business_key, m.state, "
                                "m.created_at, m.updated_at, m.error FROM messages m" + w +
