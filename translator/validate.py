@@ -98,10 +98,11 @@ class Validator:
                     f"no known message type has the root element {_pretty(root.tag)} "
                     f"(wrong namespace or unsupported format)", readable_path(root), root.sourceline)])
         report = ValidationReport(mt.id)
-        if not mt.schema.validate(root):
+        xsd_valid = mt.schema.validate(root)
+        if not xsd_valid:
             report.issues.extend(self._xsd_issues(mt.schema, root))
         if policy.rules:
-            report.issues.extend(self._rule_issues(mt, root))
+            report.issues.extend(self._rule_issues(mt, root, xsd_valid))
         return report
 
     # -- internals -----------------------------------------------------------------------------------------
@@ -120,7 +121,7 @@ class Validator:
             issues.append(Issue(code, _clean(e.message), path, e.line or None, ERROR))
         return issues
 
-    def _rule_issues(self, mt: MessageType, root: etree._Element) -> list[Issue]:
+    def _rule_issues(self, mt: MessageType, root: etree._Element, xsd_valid: bool = True) -> list[Issue]:
         ctx = self._ctx[mt.id]
         issues = []
         for cf in mt.code_fields:
@@ -137,10 +138,21 @@ class Validator:
                 issues.append(Issue("code-unknown", f"{name}: {value!r} is not in code table {cf.table}",
                                     readable_path(node), node.sourceline if node is not None else None))
         for r in rules_for(mt.id):
-            for f in r.func(root, ctx) or ():
-                el = f.element
-                issues.append(Issue(f.code or r.code, f.message, readable_path(el),
-                                    el.sourceline if el is not None else None, f.severity or r.severity))
+            found = []
+            try:
+                for f in r.func(root, ctx) or ():
+                    el = f.element
+                    found.append(Issue(f.code or r.code, f.message, readable_path(el),
+                                       el.sourceline if el is not None else None, f.severity or r.severity))
+            except Exception as e:  # noqa: BLE001 - bad input must end in issues, never a traceback
+                if not xsd_valid:
+                    # a rule reads typed values; the XSD issues already say which value is not of its type
+                    continue
+                issues.append(Issue("rule-failed", f"rule {r.code} could not be evaluated on this document "
+                                    f"({type(e).__name__}); please report it", readable_path(root),
+                                    root.sourceline, ERROR))
+                continue
+            issues.extend(found)
         return issues
 
 
