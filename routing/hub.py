@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import states as S
-from .config import Config, Partner
+from .config import Config
 from .pipeline import NotAllowed, Pipeline, digest
 from .store import DuplicateMessage, NewDelivery, NewMessage, Store, new_id
 

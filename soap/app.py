@@ -61,7 +61,7 @@ def _b64(d):
     return base64.b64encode(d).decode() if d else None
 
 
-def create_app(runtime, *, start_worker: bool = True, demo_endpoints=None) -> Starlette:
+def create_app(runtime, *, start_worker: bool = True) -> Starlette:
     cfg = runtime.cfg
     hub = runtime.hub
     limit = cfg.server.max_body_bytes
@@ -124,7 +124,6 @@ def create_app(runtime, *, start_worker: bool = True, demo_endpoints=None) -> St
             return None, _err(401, e.code, e.message)
 
     async def api_submit(request: Request):
-        header = request.headers.get("authorization")
         try:
             partner = partner_of(request)
         except AuthError as e:
@@ -136,7 +135,6 @@ def create_app(runtime, *, start_worker: bool = True, demo_endpoints=None) -> St
             await blocking(hub.refuse, "api", "body-too-large", f"body larger than {limit} bytes", partner.id,
                            remote_of(request))
             return _err(413, "body-too-large", f"the body is larger than {limit} bytes")
-        del header
         q = request.query_params
         hints = {"routes": q.getlist("route"), "direction": q.get("direction"), "destination": q.get("destination"),
                  "agency": q.get("agency"), "format": q.get("format")}
