@@ -75,6 +75,8 @@ class Partner:
     token_env: str = ""
     may_send: tuple[str, ...] = ()      # message types ("prc:DecMessage"); empty = nothing
     routes: tuple[str, ...] = ()        # route ids the partner may use; empty = every route
+    rate: float = 0.0                   # submissions per second (token bucket, per server process); 0 = no limit
+    burst: int = 20                     # bucket size
     token: str | None = None            # resolved secret (never from the file)
 
 

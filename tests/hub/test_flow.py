@@ -242,3 +242,21 @@ def test_cancel_stops_retries(hub_factory, sim):
     # a cancelled message no longer blocks a resubmission
     sim.control("vnaccs", mode="ok")
     assert hub.submit(sample(IDA)).json()["duplicate"] is False
+
+
+def test_rate_limited_partner_gets_429_and_refusal_is_logged(tmp_path, pki, endpoints, sim):
+    from hubkit import ServedHub, config_text
+    from routing.config import load_config
+    from routing.runtime import build_runtime
+    from hubkit import ENV
+    text = config_text(tmp_path, pki, endpoints).replace('token_env = "T_PARTNER_A"',
+                                                         'token_env = "T_PARTNER_A"\nrate = 0.001\nburst = 1')
+    hub = ServedHub(build_runtime(load_config(tmp_path, text=text, env=ENV)))
+    try:
+        assert hub.submit(sample(IDA)).status_code == 202
+        r = hub.submit(sample(IDA2))
+        assert r.status_code == 429 and r.json()["error"]["code"] == "rate-limited"
+        assert "rate-limited" in {x["code"] for x in hub.runtime.store.refusals()}
+        assert len(hub.runtime.store.list_messages()) == 1
+    finally:
+        hub.stop()
