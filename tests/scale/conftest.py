@@ -1,0 +1,65 @@
+"""Fixtures for the scale tests: a fresh PostgreSQL schema (skipped, saying why, when PostgreSQL is unreachable),
+a development PKI and the simulated national endpoints in a thread (their /_control/stats count what arrived,
+per Idempotency-Key)."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "hub"))        # hubkit: configuration text, tokens, samples
+
+PG_URL = os.environ.get("EDIHUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_schema():
+    try:
+        import psycopg
+        with psycopg.connect(PG_URL, connect_timeout=3) as c:
+            c.execute("SELECT 1")
+    except Exception as e:  # noqa: BLE001 - the reason is the skip message
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {type(e).__name__}: {str(e).strip()[:200]}")
+    name = "edihub_test_" + uuid.uuid4().hex[:12]
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}schema={name}"
+    with psycopg.connect(PG_URL, autocommit=True) as c:
+        c.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    from signing.devpki import init_dev_pki
+    d = tmp_path_factory.mktemp("pki")
+    init_dev_pki(d, dt.datetime.now(dt.timezone.utc))
+    return d
+
+
+@pytest.fixture(scope="module")
+def endpoints(pki):
+    from samples.endpoints import start_in_thread
+    base, stop = start_in_thread(port=0, hub_cert=str(pki / "hub.pem"))
+    yield base
+    stop()
+
+
+@pytest.fixture
+def sim(endpoints):
+    class Sim:
+        base = endpoints
+
+        def control(self, authority: str, **body):
+            httpx.post(f"{endpoints}/{authority}/_control", json=body, timeout=5).raise_for_status()
+
+        def stats(self, authority: str) -> dict:
+            return httpx.get(f"{endpoints}/{authority}/_control/stats", timeout=5).json()
+    s = Sim()
+    for a in ("vnaccs", "sofia", "prc", "iran"):
+        s.control(a, reset=True, mode="ok")
+    return s
