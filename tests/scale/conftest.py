@@ -42,11 +42,31 @@ def pki(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def endpoints(pki):
-    from samples.endpoints import start_in_thread
-    base, stop = start_in_thread(port=0, hub_cert=str(pki / "hub.pem"))
+def endpoints(pki, tmp_path_factory):
+    """The simulated endpoints in their own process (in this one they would share the GIL with the senders)."""
+    import socket
+    import subprocess
+    import time
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(tmp_path_factory.mktemp("endpoints") / "endpoints.log", "wb")
+    p = subprocess.Popen([sys.executable, "-m", "samples.endpoints", "--port", str(port), "--hub-cert",
+                          str(pki / "hub.pem"), "--log-level", "warning"], cwd=ROOT, stdout=log,
+                         stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(f"{base}/vnaccs/_control/stats", timeout=1).raise_for_status()
+            break
+        except httpx.HTTPError:
+            assert p.poll() is None and time.monotonic() < deadline, "simulated endpoints did not start"
+            time.sleep(0.05)
     yield base
-    stop()
+    p.terminate()
+    p.wait(timeout=15)
+    log.close()
 
 
 @pytest.fixture

@@ -93,14 +93,18 @@ def test_three_instances_one_killed_each_message_delivered_once(tmp_path, pki, e
         lock = threading.Lock()
         alive = list(ports)
 
+        clients = threading.local()
+
         def submit(n: int):
             body = ida(n)
+            if not hasattr(clients, "c"):
+                clients.c = httpx.Client(timeout=10)          # keep-alive per sender thread
             for k in range(6):
                 with lock:
                     port = alive[(n + k) % len(alive)]
                 try:
-                    r = httpx.post(f"http://127.0.0.1:{port}/api/messages", content=body, timeout=10,
-                                   headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/xml"})
+                    r = clients.c.post(f"http://127.0.0.1:{port}/api/messages", content=body,
+                                       headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/xml"})
                 except httpx.HTTPError:
                     continue                          # instance gone: the same document to another one
                 assert r.status_code in (200, 202), r.text[:300]
