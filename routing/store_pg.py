@@ -90,7 +90,8 @@ class PostgresStore(SQLiteStore):
     connections per instance; `clock`: used only by the lease heartbeat (every other time is passed in)."""
 
     def __init__(self, url: str, *, lease_seconds: float = 30.0, pool_size: int = 8, schema: str | None = None,
-                 clock=time.time, heartbeat: bool = True, connect_timeout: float = 10.0):
+                 clock=time.time, heartbeat: bool = True, connect_timeout: float = 10.0,
+                 max_hold_seconds: float | None = None):
         import psycopg
         self._psycopg = psycopg
         self.url, url_schema = split_url(url)
@@ -103,7 +104,9 @@ class PostgresStore(SQLiteStore):
         self._slots = threading.BoundedSemaphore(max(1, int(pool_size)))
         self._all: list = []
         self._all_lock = threading.Lock()
-        self._held: dict[str, str] = {}             # claim -> delivery id, attempts under way in this instance
+        self._held: dict[str, float] = {}           # claim -> when taken (clock), attempts under way here
+        # a claim whose attempt never finishes (a stuck worker) stops being renewed after this long
+        self.max_hold_seconds = max_hold_seconds if max_hold_seconds is not None else max(600.0, 10 * lease_seconds)
         self._held_lock = threading.Lock()
         self._closed = threading.Event()
         self.write_stats = {"transactions": 0, "jobs": 0, "seconds": 0.0, "commit_seconds": 0.0, "retries": 0}
@@ -204,12 +207,13 @@ class PostgresStore(SQLiteStore):
     def _heartbeat(self) -> None:
         period = max(0.05, self.lease_seconds / 3)
         while not self._closed.wait(period):
+            now = self.clock()
             with self._held_lock:
-                claims = list(self._held)
+                claims = [k for k, since in self._held.items() if now - since < self.max_hold_seconds]
             if not claims:
                 continue
             try:
-                self.renew_leases(claims, self.clock())
+                self.renew_leases(claims, now)
             except Exception:  # noqa: BLE001 - retried next period; the lease is still valid for a while
                 log.exception("lease renewal failed")
 
@@ -274,9 +278,10 @@ class PostgresStore(SQLiteStore):
                 out.append(Claimed(did, mid, route, endpoint, target, n, max_attempts, claim, payload))
             return out
         got = self._run(job)
+        taken = self.clock()
         with self._held_lock:
             for cl in got:
-                self._held[cl.claim] = cl.delivery_id
+                self._held[cl.claim] = taken
         return got
 
     def finish_attempt(self, cl: Claimed, now: float, outcome: str, **kw) -> str:

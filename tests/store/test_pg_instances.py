@@ -165,3 +165,17 @@ def test_concurrent_duplicate_submissions_are_accepted_once(pg):
         assert len(winners) == 1, res
         assert {mid for kind, mid in res if kind == "duplicate"} == {winners[0]}
         assert stores[0].find_active("p", "same-client-id", None, None) == winners[0]
+
+
+def test_a_claim_held_too_long_is_no_longer_renewed(pg):
+    clock = {"now": 100.0}
+    owner = pg(lease_seconds=0.2, heartbeat=True, clock=lambda: clock["now"], max_hold_seconds=50)
+    owner.accept(msg("M1"))
+    owner.claim_due(100.0, {"r0": 1}, {}, 1)
+    clock["now"] = 200.0                        # held 100 s > 50 s: the worker is stuck, let another take it
+    import time
+    time.sleep(0.5)                             # a few heartbeat periods (0.07 s)
+    with owner._read() as c:
+        assert c.execute("SELECT next_at FROM deliveries WHERE id = ?", ("M1-1",)).fetchone()[0] == 100.2
+    other = pg(lease_seconds=0.2)
+    assert [x.delivery_id for x in other.claim_due(200.0, {"r0": 1}, {}, 1)] == ["M1-1"]

@@ -180,3 +180,23 @@ def test_recover_in_doubt_and_probe(store):
 def test_unsupported_url_names_it():
     with pytest.raises(ValueError, match="mysql://x"):
         open_store("mysql://x")
+
+
+def test_console_queries_work_on_both(store):
+    """The console and /metrics read the store with its own SQL (console/queries.py): same answers on both."""
+    from console import queries as Q
+    store.accept(msg("M1", "c1", "K1", at=5.0))
+    store.accept(msg("M2", "c2", "K2", at=6.0))
+    (c,) = store.claim_due(7.0, {"r0": 1}, {}, 1)
+    store.finish_attempt(c, 8.0, S.ACKNOWLEDGED, status="200", response=b"ok", response_info={"ref": "AB_1%"})
+    rows, total, counts = Q.search(store, Q.Filters(format="vnaccs"))
+    assert total == 2 and [r["id"] for r in rows] == ["M2", "M1"] and sum(counts.values()) == 2
+    assert Q.search(store, Q.Filters(q="K2"))[1] == 1
+    assert Q.search(store, Q.Filters(q="AB_1%"))[1] == 1                 # found in a response, % and _ literal
+    assert Q.search(store, Q.Filters(q="AB_12"))[1] == 0
+    assert Q.formats(store) == ["vnaccs:IDA"]
+    assert Q.attempt_responses(store, c.delivery_id)[1][0] == b"ok"
+    assert Q.route_figures(store) and Q.metric_rows(store)
+    Q.ping(store)
+    Q.note_action(store, "M1", 9.0, "looked at")
+    assert store.audit("M1")[-1]["detail"] == "looked at"
