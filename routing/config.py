@@ -24,6 +24,7 @@ class ServerCfg:
     host: str = "127.0.0.1"
     port: int = 8080
     max_body_bytes: int = 10 * 1024 * 1024
+    body_read_timeout: float = 30.0   # seconds to receive a whole request body (slow-loris defence); 0 = none
     max_depth: int = 64
     pipeline_threads: int = 4
     workers: int = 1              # server processes; one of them (the delivery-lock holder) delivers
@@ -75,6 +76,7 @@ class Partner:
     token_env: str = ""
     may_send: tuple[str, ...] = ()      # message types ("prc:DecMessage"); empty = nothing
     routes: tuple[str, ...] = ()        # route ids the partner may use; empty = every route
+    max_in_flight: int = 0              # requests in progress at once (soap/limits.py); 0 = no limit
     rate: float = 0.0                   # submissions per second (token bucket, per server process); 0 = no limit
     burst: int = 20                     # bucket size
     token: str | None = None            # resolved secret (never from the file)

@@ -25,6 +25,7 @@ from routing.auth import AuthError
 from routing.hub import HubError
 
 from .envelope import CT, Fault, fault_envelope, fault_version
+from .limits import LimitExceeded, PartnerLimiter
 from .service import SoapService
 
 log = logging.getLogger("edihub.http")
@@ -35,8 +36,13 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """Read the body as it streams in; stop as soon as it passes `limit` (no full read first)."""
+class BodyTimeout(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int, deadline: float = 0) -> bytes:
+    """Read the body as it streams in; stop as soon as it passes `limit` (no full read first), or when it has not
+    arrived completely within `deadline` seconds (slow-loris; 0 = no deadline)."""
     cl = request.headers.get("content-length")
     if cl is not None:
         try:
@@ -45,11 +51,21 @@ async def read_body(request: Request, limit: int) -> bytes:
         except ValueError:
             pass
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge()
-        chunks.append(chunk)
+
+    async def receive():
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge()
+            chunks.append(chunk)
+    if deadline and deadline > 0:
+        try:
+            await asyncio.wait_for(receive(), deadline)
+        except asyncio.TimeoutError:
+            raise BodyTimeout() from None
+    else:
+        await receive()
     return b"".join(chunks)
 
 
@@ -66,7 +82,10 @@ def create_app(runtime, *, start_worker: bool = True) -> Starlette:
     hub = runtime.hub
     limit = cfg.server.max_body_bytes
     pool = ThreadPoolExecutor(max_workers=cfg.server.pipeline_threads, thread_name_prefix="edihub-pipeline")
+    body_deadline = getattr(cfg.server, "body_read_timeout", 0)
+    limiter = PartnerLimiter.from_partners(cfg.partners)
     soap = SoapService(runtime)
+    soap.limiter = limiter
     wsdl_cache: dict[str, bytes] = {}
 
     async def blocking(fn, *a, **kw):
@@ -97,15 +116,27 @@ def create_app(runtime, *, start_worker: bool = True) -> Starlette:
     async def soap_post(request: Request):
         ct = request.headers.get("content-type")
         try:
-            data = await read_body(request, limit)
+            data = await read_body(request, limit, body_deadline)
         except BodyTooLarge:
             hub.refuse("soap", "body-too-large", f"body larger than {limit} bytes", None, remote_of(request))
             v = fault_version(b"", ct)
             status, body = fault_envelope(v, Fault("sender", "xml-too-large",
                                                    f"the request is larger than {limit} bytes"))
             return Response(body, status_code=413, media_type=CT[v])
-        status, media, body = await blocking(soap.handle, data, ct, request.headers.get("authorization"),
-                                             remote_of(request))
+        except BodyTimeout:
+            await blocking(hub.refuse, "soap", "body-timeout", f"body not received within {body_deadline} s", None,
+                           remote_of(request))
+            v = fault_version(b"", ct)
+            status, body = fault_envelope(v, Fault("sender", "body-timeout",
+                                                   f"the request body did not arrive within {body_deadline:g} s"))
+            return Response(body, status_code=408, media_type=CT[v], headers={"Connection": "close"})
+        try:
+            status, media, body = await blocking(soap.handle, data, ct, request.headers.get("authorization"),
+                                                 remote_of(request))
+        except LimitExceeded as e:       # already logged as a refusal by the service
+            status, body = fault_envelope(e.version, Fault("sender", e.code, e.message))
+            return Response(body, status_code=429, media_type=CT[e.version],
+                            headers={"Retry-After": str(e.retry_after)})
         return Response(body, status_code=status, media_type=media)
 
     # -- HTTP API --------------------------------------------------------------------------------------------
@@ -130,19 +161,37 @@ def create_app(runtime, *, start_worker: bool = True) -> Starlette:
             await blocking(hub.refuse, "api", e.code, e.message, None, remote_of(request))
             return _err(401, e.code, e.message)
         try:
-            data = await read_body(request, limit)
-        except BodyTooLarge:
-            await blocking(hub.refuse, "api", "body-too-large", f"body larger than {limit} bytes", partner.id,
-                           remote_of(request))
-            return _err(413, "body-too-large", f"the body is larger than {limit} bytes")
-        q = request.query_params
-        hints = {"routes": q.getlist("route"), "direction": q.get("direction"), "destination": q.get("destination"),
-                 "agency": q.get("agency"), "format": q.get("format")}
+            limiter.acquire(partner.id, hub.clock())     # before the body is read
+        except LimitExceeded as e:
+            await blocking(hub.refuse, "api", e.code, e.message, partner.id, remote_of(request))
+            return JSONResponse({"error": {"code": e.code, "message": e.message, "retry_after": e.retry_after}},
+                                status_code=429, headers={"Retry-After": str(e.retry_after)})
         try:
-            res = await blocking(hub.submit, partner.id, data, message_id=request.headers.get("x-message-id"),
-                                 hints=hints, channel="api", remote=remote_of(request))
-        except HubError as e:
-            return _err(e.status, e.code, e.message)
+            try:
+                data = await read_body(request, limit, body_deadline)
+            except BodyTooLarge:
+                await blocking(hub.refuse, "api", "body-too-large", f"body larger than {limit} bytes", partner.id,
+                               remote_of(request))
+                return _err(413, "body-too-large", f"the body is larger than {limit} bytes")
+            except BodyTimeout:
+                await blocking(hub.refuse, "api", "body-timeout", f"body not received within {body_deadline} s",
+                               partner.id, remote_of(request))
+                r = _err(408, "body-timeout", f"the request body did not arrive within {body_deadline:g} s")
+                r.headers["Connection"] = "close"
+                return r
+            q = request.query_params
+            hints = {"routes": q.getlist("route"), "direction": q.get("direction"),
+                     "destination": q.get("destination"), "agency": q.get("agency"), "format": q.get("format")}
+            try:
+                res = await blocking(hub.submit, partner.id, data, message_id=request.headers.get("x-message-id"),
+                                     hints=hints, channel="api", remote=remote_of(request))
+            except HubError as e:
+                r = _err(e.status, e.code, e.message)
+                if e.status == 429:
+                    r.headers["Retry-After"] = "1"
+                return r
+        finally:
+            limiter.release(partner.id)
         body = res.to_dict()
         if res.state == "rejected":
             errs = (res.validation or {}).get("errors") or [i.to_dict() for i in res.issues]

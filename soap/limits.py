@@ -5,8 +5,9 @@ Pure: no clock of its own (every call takes `now`, seconds as a float), no I/O. 
 the SOAP service runs in a thread pool. A refusal is a `LimitExceeded` with a stable code and the number of seconds
 after which a retry can succeed (the HTTP `Retry-After`).
 
-Configured per partner in edihub.toml (`[partners.<id>]` keys `max_in_flight`, `rate_per_second`, `burst`; 0 or
-absent = no limit of that kind).
+Configured per partner in edihub.toml (`[partners.<id>]` keys `max_in_flight`, `rate` (per second) and `burst`;
+0 or absent = no limit of that kind). soap/app.py applies it to every authenticated request: on the HTTP API before
+the body is read, on the SOAP endpoint once the caller is known (token or WS-Security), for every operation.
 """
 from __future__ import annotations
 
@@ -37,12 +38,12 @@ class LimitPolicy:
     @classmethod
     def of(cls, obj) -> "LimitPolicy":
         """From any object with (some of) the attributes max_in_flight / rate_per_second / burst (a Partner)."""
-        return cls(int(getattr(obj, "max_in_flight", 0) or 0), float(getattr(obj, "rate_per_second", 0) or 0),
-                   int(getattr(obj, "burst", 0) or 0))
+        rate = getattr(obj, "rate_per_second", None) or getattr(obj, "rate", 0) or 0   # routing.config: `rate`
+        return cls(int(getattr(obj, "max_in_flight", 0) or 0), float(rate), int(getattr(obj, "burst", 0) or 0))
 
 
 class LimitExceeded(Exception):
-    """code: partner-too-many-in-flight | partner-rate-limited. retry_after: whole seconds (>= 1)."""
+    """code: too-many-in-flight | rate-limited. retry_after: whole seconds (>= 1)."""
 
     def __init__(self, code: str, message: str, partner: str, retry_after: int):
         super().__init__(message)
@@ -90,7 +91,7 @@ class PartnerLimiter:
         with self._lock:
             st = self._st(pid, pol)
             if pol.max_in_flight and st.in_flight >= pol.max_in_flight:
-                raise LimitExceeded("partner-too-many-in-flight",
+                raise LimitExceeded("too-many-in-flight",
                                     f"partner {pid} already has {st.in_flight} message(s) in progress (limit "
                                     f"{pol.max_in_flight}); retry when one is answered", pid, 1)
             if pol.rate_per_second:
@@ -100,7 +101,7 @@ class PartnerLimiter:
                     st.last = now
                 if st.tokens < 1.0:
                     wait = (1.0 - st.tokens) / pol.rate_per_second
-                    raise LimitExceeded("partner-rate-limited",
+                    raise LimitExceeded("rate-limited",
                                         f"partner {pid} sends faster than {pol.rate_per_second:g} message(s) per "
                                         f"second (burst {pol.bucket:g}); retry in {wait:.2f} s", pid,
                                         max(1, math.ceil(wait)))

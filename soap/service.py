@@ -16,6 +16,7 @@ from routing.auth import AuthError
 from routing.hub import HubError
 
 from .envelope import CT, HUB_NS, Fault, envelope, fault_envelope, fault_version, read_request, serialize
+from .limits import LimitExceeded
 
 log = logging.getLogger("edihub.soap")
 
@@ -41,6 +42,7 @@ class SoapService:
         self.rt = runtime
         self.hub = runtime.hub
         self.limits = runtime.pipeline.limits
+        self.limiter = None         # soap.limits.PartnerLimiter, set by the app
         self.ops = {H("SubmitRequest"): self.submit, H("TranslateRequest"): self.translate,
                     H("ValidateRequest"): self.validate, H("GetStatusRequest"): self.get_status,
                     H("GetReceiptRequest"): self.get_receipt}
@@ -58,8 +60,22 @@ class SoapService:
                             f"unknown operation {req.body_child.tag}; known: "
                             + ", ".join(k.split('}')[1] for k in self.ops))
             partner = self._authenticate(req, authorization, remote, data)
-            answer = handler(req, partner, data, remote)
+            if self.limiter is not None:
+                try:
+                    self.limiter.acquire(partner.id, self.hub.clock())
+                except LimitExceeded as e:      # the app answers 429 with Retry-After
+                    self._refuse(e.code, e.message, partner.id, remote, data)
+                    e.version = version
+                    raise
+                try:
+                    answer = handler(req, partner, data, remote)
+                finally:
+                    self.limiter.release(partner.id)
+            else:
+                answer = handler(req, partner, data, remote)
             return 200, CT[version], serialize(envelope(version, answer))
+        except LimitExceeded:
+            raise
         except Fault as f:
             if f.kind == "version":
                 # answered as a SOAP 1.1 node answers (SOAP 1.2 Part 1 appendix A), with the Upgrade header

@@ -19,12 +19,12 @@ BODY_TIMEOUT = 1.5
 def wired() -> tuple[bool, bool]:
     """(per-partner limits, body read deadline) known to routing/config.py."""
     from routing.config import Partner, ServerCfg
-    return "rate_per_second" in Partner.__dataclass_fields__, "body_read_timeout" in ServerCfg.__dataclass_fields__
+    return "max_in_flight" in Partner.__dataclass_fields__, "body_read_timeout" in ServerCfg.__dataclass_fields__
 
 
 def hostile_config(tmp: Path, pki: Path, endpoints: str) -> str:
     limits, deadline = wired()
-    LIMITS = "rate_per_second = 2.0\nburst = 3\nmax_in_flight = 2" if limits else ""
+    LIMITS = "rate = 2.0\nburst = 3\nmax_in_flight = 2" if limits else ""
     text = config_text(tmp, pki, endpoints, extra=f"""
 [partners.partner-flood]
 token_env = "T_PARTNER_FLOOD"

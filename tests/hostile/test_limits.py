@@ -13,7 +13,7 @@ def test_burst_then_refill_at_rate():
         lim.release("a")
     with pytest.raises(LimitExceeded) as ei:
         lim.acquire("a", 100.0)
-    assert ei.value.code == "partner-rate-limited" and ei.value.retry_after == 1 and ei.value.partner == "a"
+    assert ei.value.code == "rate-limited" and ei.value.retry_after == 1 and ei.value.partner == "a"
     lim.acquire("a", 100.5)                  # 0.5 s * 2/s = one token back
     lim.release("a")
     with pytest.raises(LimitExceeded):
@@ -41,7 +41,7 @@ def test_in_flight_limit_and_release():
     lim.acquire("a", 0)
     with pytest.raises(LimitExceeded) as ei:
         lim.acquire("a", 0)
-    assert ei.value.code == "partner-too-many-in-flight" and ei.value.retry_after >= 1
+    assert ei.value.code == "too-many-in-flight" and ei.value.retry_after >= 1
     lim.release("a")
     assert lim.in_flight("a") == 1
     lim.acquire("a", 0)
@@ -57,11 +57,11 @@ def test_hold_releases_on_error_and_refused_request_takes_no_token():
     with lim.hold("a", 0.0):
         with pytest.raises(LimitExceeded) as ei:   # in flight: refused, and no token spent
             lim.acquire("a", 0.0)
-        assert ei.value.code == "partner-too-many-in-flight"
+        assert ei.value.code == "too-many-in-flight"
     assert lim.in_flight("a") == 0
     with pytest.raises(LimitExceeded) as ei:       # two tokens were spent by the two holds
         lim.acquire("a", 0.0)
-    assert ei.value.code == "partner-rate-limited"
+    assert ei.value.code == "rate-limited"
 
 
 def test_partners_are_independent_and_unknown_is_unlimited():
