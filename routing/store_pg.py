@@ -80,6 +80,8 @@ class _Conn:
             q = sql.replace("%", "%%").replace("?", "%s")
             if self.locking and sql in _LOCKING:
                 q += " FOR UPDATE"
+            if len(self._cache) > 4096:         # dynamic SQL (IN lists of every length): keep it bounded
+                self._cache.clear()
             self._cache[key] = q
         return self.raw.execute(q, tuple(args))
 
