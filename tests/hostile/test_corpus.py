@@ -36,6 +36,8 @@ def test_manifest_is_complete():
     for c in CASES:
         assert c["channel"] in ("soap", "api", "cli"), c["id"]
         assert ("file" in c) + ("recipe" in c) + ("path" in c) + (c.get("send") in ("slow",)) == 1, c["id"]
+        assert c.get("send", "once") in ("once", "chunked", "chunked-open", "declared-only", "twice", "slow",
+                                         "flood"), c["id"]
         if "file" in c:
             assert (CORPUS / c["file"]).is_file(), c["file"]
         if "recipe" in c:
@@ -199,6 +201,33 @@ def _slow_loris(hub) -> tuple[int, float, bool]:
     return status, elapsed, good_ok
 
 
+def _raw(hub, path, headers: dict, first: bytes, more: bytes = b"", chunked=False) -> tuple[int, bytes]:
+    """Send the headers and `first` (plus `more` once), leave the body unfinished, and read the answer: a server
+    that waited for the whole body would never answer. Returns (status, answer bytes)."""
+    s = socket.create_connection(("127.0.0.1", hub.port), timeout=8)
+    try:
+        head = f"POST {path} HTTP/1.1\r\nHost: x\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        s.sendall(head.encode() + b"\r\n")
+        for part in (first, more):
+            if part:
+                s.sendall((f"{len(part):x}\r\n".encode() + part + b"\r\n") if chunked else part)
+        data = b""
+        while True:
+            head_end = data.find(b"\r\n\r\n")
+            if head_end >= 0:
+                length = next((int(line.split(b":", 1)[1]) for line in data[:head_end].split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                if len(data) >= head_end + 4 + length:
+                    break
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return (int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0), data
+    finally:
+        s.close()
+
+
 def _flood(case, hub, data):
     headers = _headers(case, "application/xml")
     statuses, retry = [], []
@@ -231,6 +260,19 @@ def test_case(case, hostile_hub, pki, tmp_path, capsys):
         assert status == exp["status"], status
         assert elapsed < BODY_TIMEOUT + 3, elapsed
         assert good_ok, "a good request was not answered while a slow body was being received"
+    elif send in ("chunked-open", "declared-only"):
+        data = _body(case, ctx)
+        path = "/soap" if ch == "soap" else "/api/messages"
+        headers = _headers(case, "text/xml" if ch == "soap" else "application/xml")
+        if send == "chunked-open":
+            # more than the limit in chunks, then the client stops without the final chunk
+            status, raw = _raw(hub, path, headers | {"Transfer-Encoding": "chunked"}, data[:BODY_LIMIT // 2],
+                               data[BODY_LIMIT // 2:BODY_LIMIT + 10_000], chunked=True)
+        else:
+            # a Content-Length far over the limit and no body at all
+            status, raw = _raw(hub, path, headers | {"Content-Length": str(1 << 40)}, b"")
+        assert status == exp["status"], raw[:500]
+        assert exp["code"].encode() in raw, raw[:800]
     elif send == "flood":
         statuses, retry, soap = _flood(case, hub, _body(case, ctx) or GOOD)
         assert 429 in statuses and statuses[0] != 429, statuses
