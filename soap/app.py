@@ -312,6 +312,7 @@ def create_app(runtime, *, start_worker: bool = True) -> Starlette:
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.limiter = limiter
     app.state.started = time.time()
     return app
 

@@ -95,3 +95,36 @@ def test_policy_from_partner_like_objects_and_bad_values():
         LimitPolicy(rate_per_second=-1)
     lim = PartnerLimiter.from_partners({"x": P()})
     assert lim.policy("x").max_in_flight == 3
+
+
+def test_served_hub_refuses_a_partner_over_its_in_flight_limit(hostile_hub):
+    """partner-flood may have 2 requests in progress: with two held, the third is refused on both channels with
+    429 + Retry-After; once one finishes, the partner is served again."""
+    import httpx
+    from lxml import etree
+
+    from hostilekit import FLOOD_TOKEN
+    from recipes import GOOD_IDA, SAMPLES, wrap_payload
+    hub = hostile_hub
+    limiter = hub.server.config.app.state.limiter
+    limiter.release("partner-flood")   # nothing is in flight before the test
+    h = {"Authorization": f"Bearer {FLOOD_TOKEN}"}
+    soap_body = wrap_payload((SAMPLES / GOOD_IDA).read_bytes(), "ValidateRequest")
+    import time
+    time.sleep(1.6)                     # a full bucket, whatever ran before
+    limiter.acquire("partner-flood", hub.runtime.hub.clock())
+    limiter.acquire("partner-flood", hub.runtime.hub.clock())
+    try:
+        r = httpx.post(f"{hub.url}/api/messages", content=b"<x/>", headers=h | {"Content-Type": "application/xml"})
+        assert r.status_code == 429 and r.json()["error"]["code"] == "too-many-in-flight"
+        assert int(r.headers["Retry-After"]) >= 1
+        r = httpx.post(f"{hub.url}/soap", content=soap_body, headers=h | {"Content-Type": "text/xml"})
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+        assert etree.fromstring(r.content).findtext(".//{urn:edihub:hub:1}Code") == "too-many-in-flight"
+    finally:
+        limiter.release("partner-flood")
+        limiter.release("partner-flood")
+    r = httpx.post(f"{hub.url}/soap", content=soap_body, headers=h | {"Content-Type": "text/xml"})
+    assert r.status_code == 200, r.text
+    assert limiter.in_flight("partner-flood") == 0
+    assert "too-many-in-flight" in {x["code"] for x in hub.runtime.store.refusals(50)}
