@@ -250,6 +250,8 @@ def fuzz_atheris(name: str, seconds: float, out: Path) -> int:   # pragma: no co
     corpus = Path(tempfile.mkdtemp(prefix=f"edihub-fuzz-{name}-"))
     for i, s in enumerate(seeds_for(name)):
         (corpus / f"seed{i}").write_bytes(s)
+    run_one(name, seeds_for(name)[0])     # import everything the target uses, then instrument it for coverage
+    atheris.instrument_all()
     atheris.Setup([sys.argv[0], f"-max_total_time={int(seconds)}", "-max_len=200000", str(corpus)], one)
     atheris.Fuzz()
     return 0

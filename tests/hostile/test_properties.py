@@ -124,3 +124,24 @@ def test_safe_file_name_keeps_files_in_their_folder(tmp_path):
         assert "/" not in name and "\\" not in name and not name.startswith(".") and len(name) <= 124, name
         p = write_atomically(tmp_path / "out", name, b"<x/>")
         assert p.resolve().parent == (tmp_path / "out").resolve()
+
+
+def test_a_rule_that_raises_is_an_issue_not_a_traceback(monkeypatch):
+    """On an XSD-valid document a broken rule becomes a `rule-failed` issue naming the rule; on an XSD-invalid one
+    it is skipped (the XSD issues say which value is not of its type)."""
+    from translator.rules import RULES, Rule
+    from translator.validate import default_validator
+    v = default_validator()
+    good = (ROOT / "samples/vnaccs/ida_haiphong_valves_1line.xml").read_bytes()
+    assert v.validate_bytes(good, None)[0].valid
+
+    def broken(root, ctx):
+        yield from ()
+        raise ArithmeticError("boom")
+    monkeypatch.setitem(RULES, "vnaccs:IDA", [*RULES.get("vnaccs:IDA", []), Rule("vnaccs-test-broken", broken, "", "error")])
+    report, _ = v.validate_bytes(good, None)
+    assert [i.code for i in report.issues] == ["rule-failed"]
+    assert "vnaccs-test-broken" in report.issues[0].message and "boom" not in report.issues[0].message
+    bad = good.replace(b"<ICN>100574219060</ICN>", b"<ICN>12</ICN>")
+    codes = [i.code for i in v.validate_bytes(bad, None)[0].issues]
+    assert codes and "rule-failed" not in codes and all(c.startswith(("xsd-", "vnaccs-")) for c in codes)
