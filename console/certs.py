@@ -63,9 +63,6 @@ def _sha256():
 
 def report(named, problems, now: dt.datetime, warn_days: int) -> list[CertRow]:
     from signing.devpki import expiry_of
-    by_name = {}
-    for name, c in named:
-        by_name.setdefault(name, []).append(c)
     rows = []
     for e, (name, c) in zip(expiry_of(named, now, warn_days), _sorted(named)):
         rows.append(CertRow(e.name, e.subject, c.issuer.rfc4514_string(), c.not_valid_before_utc, e.not_after,

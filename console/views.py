@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import json
 import logging
 import time
 from pathlib import Path
@@ -267,7 +268,6 @@ class Console:
         if m is None:
             return None
         now = self.clock()
-        import json
         validation = json.loads(m["validation"]) if m.get("validation") else None
         ds = store.deliveries(mid)
         docs = store.documents(mid)
