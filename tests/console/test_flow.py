@@ -172,3 +172,21 @@ def test_console_root_goes_to_messages(served, path):
     c = served.login("vic")
     r = c.get(path)
     assert r.status_code == 303 and r.headers["location"] == "/console/messages"
+
+
+def test_translated_delivery_shows_its_mapping_report(served):
+    """A PRC export declaration fans out to the PRC pass-through and the VNACCS import declaration (translated):
+    the VNACCS delivery shows the mapping report of the translation."""
+    res = served.submit(sample("prc/export_20_lines.xml"))
+    assert res["state"] == "queued", res
+    mid = res["message_id"]
+    served.wait_state(mid, {"acknowledged", "delivered", "rejected", "dead"})
+    c = served.login("vic")
+    page = c.get(f"/console/messages/{mid}").text
+    sections = re.findall(r'<section class="delivery".*?</section>', page, re.S)
+    vn = [s for s in sections if "prc-export-vnaccs" in s]
+    assert len(vn) == 1
+    m = re.search(r"Mapping report: prc:DecMessage → vnaccs:IDA —\s*(\d+) filled, (\d+) converted", vn[0])
+    assert m and int(m.group(1)) > 0
+    assert '<tr class="map-' in vn[0]                        # one row per target field
+    assert '<span class="x-name">IDA</span>' in vn[0]        # the translated document, highlighted
