@@ -145,6 +145,14 @@ class Console:
     def _forbidden(self, request, session, why: str) -> HTMLResponse:
         return self._render("error.html", request, session, status=403, title="Not allowed", message=why)
 
+    async def _refuse(self, request: Request, code: str, reason: str) -> None:
+        """Record a refused console request in the hub's refusal log (channel `console`; counted by /metrics)."""
+        remote = f"{request.client.host}:{request.client.port}" if request.client else None
+        try:
+            await run_in_threadpool(self.rt.hub.refuse, "console", code, reason, None, remote)
+        except Exception as e:  # noqa: BLE001 - logging a refusal must not turn it into a server error
+            log.warning("console: cannot record refusal %s: %s", code, e)
+
     def _same_origin(self, request: Request) -> bool:
         origin = request.headers.get("origin")
         if not origin or origin == "null":
@@ -168,11 +176,13 @@ class Console:
             return s, None, form, HTMLResponse("login required", status_code=401, headers=SECURITY_HEADERS)
         if not self._same_origin(request) or not self.sessions.csrf_ok(s, form.get("csrf")):
             log.warning("console: %s refused for %s: missing or wrong CSRF token / origin", request.url.path, u.name)
+            await self._refuse(request, "csrf-failed", f"{request.url.path} by {u.name}: CSRF token or origin wrong")
             return s, u, form, self._render("error.html", request, s, status=403, title="Refused",
                                             message="The form was not sent from this console session (CSRF check). "
                                                     "Reload the page and try again.")
         if not u.can_act:
             log.warning("console: %s refused for %s: role %s", request.url.path, u.name, u.role)
+            await self._refuse(request, "role-refused", f"{request.url.path} by {u.name} (role {u.role})")
             return s, u, form, self._forbidden(request, s, f"Your role ({u.role}) may look but not act; "
                                                            f"operators can resend and cancel.")
         return s, u, form, None
@@ -197,6 +207,7 @@ class Console:
         u = await run_in_threadpool(self.sessions.check_password, name, pw, self.clock())
         if u is None:
             log.warning("console: failed login for %r from %s", name, request.client.host if request.client else "?")
+            await self._refuse(request, "login-failed", f"console login failed for user name {name[:60]!r}")
             return self._set(self._render("login.html", request, s, status=401, next=nxt,
                                           error="Wrong user name or password (or too many attempts: wait a few "
                                                 "minutes)."), s)

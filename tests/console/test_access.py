@@ -140,3 +140,19 @@ def test_forged_cookie_is_anonymous(served):
 def test_metrics_and_readyz_are_open_but_console_json_api_is_not_exposed(served):
     assert httpx.get(served.url + "/metrics", timeout=5).status_code == 200
     assert httpx.get(served.url + "/readyz", timeout=5).status_code == 200
+
+
+def test_refused_console_requests_are_logged_as_refusals(served, message_id):
+    from consolekit import OPERATOR_TOKEN
+    c = served.client()
+    page = c.get("/console/login")
+    c.post("/console/login", data={"username": "olga", "password": "nope", "csrf": csrf_of(page.text)})
+    v = served.login("vic")
+    p = v.get(f"/console/messages/{message_id}")
+    v.post(f"/console/messages/{message_id}/resend", data={"csrf": csrf_of(p.text)})
+    o = served.login("olga")
+    o.post(f"/console/messages/{message_id}/cancel", data={})
+    r = httpx.get(served.url + "/api/refusals", headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}, timeout=5)
+    got = {(x["channel"], x["code"]) for x in r.json()["refusals"]}
+    assert {("console", "login-failed"), ("console", "role-refused"), ("console", "csrf-failed")} <= got
+    assert "nope" not in r.text                               # the password is never logged
