@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import states as S
-from .config import Config, Partner
+from .config import Config
 from .pipeline import NotAllowed, Pipeline, digest
 from .store import DuplicateMessage, NewDelivery, NewMessage, Store, new_id
 
@@ -45,27 +45,6 @@ class SubmitResult:
                 "deliveries": self.deliveries}
 
 
-class RateLimiter:
-    """Token bucket per partner (partners.<id>.rate / burst), in this process; the clock is passed in."""
-
-    def __init__(self):
-        import threading
-        self._lock = threading.Lock()
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def allow(self, partner: Partner, now: float) -> bool:
-        if partner.rate <= 0:
-            return True
-        with self._lock:
-            tokens, last = self._buckets.get(partner.id, (float(partner.burst), now))
-            tokens = min(float(partner.burst), tokens + (now - last) * partner.rate)
-            if tokens < 1.0:
-                self._buckets[partner.id] = (tokens, now)
-                return False
-            self._buckets[partner.id] = (tokens - 1.0, now)
-            return True
-
-
 class Hub:
     def __init__(self, cfg: Config, store: Store, pipeline: Pipeline, *, clock: Callable[[], float] = time.time,
                  on_queued: Callable[[], None] | None = None, receipts=None):
@@ -75,7 +54,6 @@ class Hub:
         self.clock = clock
         self.on_queued = on_queued or (lambda: None)
         self.receipts = receipts
-        self.limiter = RateLimiter()
 
     # -- intake ----------------------------------------------------------------------------------------------
     def submit(self, partner_id: str, raw: bytes, *, message_id: str | None = None, hints: dict | None = None,
@@ -85,10 +63,6 @@ class Hub:
         if partner is None:
             self.refuse(channel, "partner-unknown", f"unknown partner {partner_id!r}", partner_id, remote, raw, now)
             raise HubError("partner-unknown", f"unknown partner {partner_id!r}", status=403)
-        if not self.limiter.allow(partner, now):
-            msg = f"partner {partner.id} sends faster than its limit of {partner.rate:g} messages/s; retry later"
-            self.refuse(channel, "rate-limited", msg, partner.id, remote, raw, now)
-            raise HubError("rate-limited", msg, status=429)
         hints = _clean_hints(hints)
         if message_id is not None:
             message_id = message_id.strip() or None

@@ -245,6 +245,7 @@ def test_cancel_stops_retries(hub_factory, sim):
 
 
 def test_rate_limited_partner_gets_429_and_refusal_is_logged(tmp_path, pki, endpoints, sim):
+    """partners.<id>.rate/burst, enforced by soap/limits.py in the app (before the body is read)."""
     from hubkit import ServedHub, config_text
     from routing.config import load_config
     from routing.runtime import build_runtime

@@ -116,13 +116,3 @@ def test_configuration_errors_name_the_key(tmp_path, text, where):
         load_config(tmp_path, text=text, env={})
     assert where in str(e.value)
 
-
-def test_rate_limiter_token_bucket():
-    from routing.config import Partner
-    from routing.hub import RateLimiter
-    p = Partner("p", rate=2.0, burst=3)
-    lim = RateLimiter()
-    assert [lim.allow(p, 100.0) for _ in range(4)] == [True, True, True, False]   # the burst, then refused
-    assert lim.allow(p, 100.4) is False            # 0.8 token regained
-    assert lim.allow(p, 100.5) is True             # one whole token after 0.5 s at 2/s
-    assert lim.allow(Partner("q"), 0.0) is True    # rate 0: no limit
