@@ -110,7 +110,9 @@ def many_elements(ctx: Ctx) -> bytes:
 def sample_mutation(ctx: Ctx, sample: str, mutation: str, wrap: str | None = None) -> bytes:
     doc = (SAMPLES / sample).read_bytes()
     body = doc.split(b"?>", 1)[1] if doc.startswith(b"<?xml") else doc
-    if mutation == "doctype-xxe":
+    if mutation == "none":
+        out = doc
+    elif mutation == "doctype-xxe":
         root = etree.fromstring(doc).tag.split("}")[-1]
         out = (b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE ' + root.encode()
                + b' [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + body)
