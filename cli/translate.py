@@ -112,8 +112,15 @@ def run(args) -> int:
             reports.append({"file": str(f), "ok": False, "error": e.to_dict()})
             worst, failed = max(worst, 1), failed + 1
             continue
+        try:
+            outs = _write(res, f, args.output, out_dir, batch)
+        except OSError as e:
+            _fail(batch, f"{f}: cannot write the output: {e.strerror or e} ({e.filename or args.output})")
+            reports.append({"file": str(f), "ok": False, "error": {"code": "output-unwritable",
+                                                                    "message": e.strerror or str(e)}})
+            worst, failed = 2, failed + 1
+            continue
         ok += 1
-        outs = _write(res, f, args.output, out_dir, batch)
         rep = res.report.to_dict()
         reports.append({"file": str(f), "ok": True, "outputs": outs, "report": rep})
         if args.explain:
@@ -123,7 +130,11 @@ def run(args) -> int:
               file=sys.stderr)
     if args.report:
         payload = reports if batch else reports[0]
-        Path(args.report).write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        try:
+            Path(args.report).write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        except OSError as e:
+            print(f"edihub: cannot write the report {args.report}: {e.strerror or e}", file=sys.stderr)
+            return 2
     return worst
 
 
