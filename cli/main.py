@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "cli.pki",
     "cli.serve",
     "cli.client",
+    "console.cli_ops",
 ]
 
 

@@ -170,6 +170,7 @@ class Config:
     facts: dict[str, FactsCfg]
     demo_partner: str = ""
     demo_endpoints_port: int = 8090
+    console: object = None          # console.config.ConsoleCfg of the [console] table, None without one
 
     def resolve(self, p: str) -> Path:
         """A path from the file, relative to the file's folder."""
@@ -189,7 +190,7 @@ class Config:
         raise ConfigError(f"store.url: unsupported store {url!r} (sqlite:///path or postgresql://user@host/db)")
 
 
-_SECTIONS = {"server", "store", "delivery", "hub", "pki", "partners", "routes", "endpoints", "signing", "facts",
+_SECTIONS = {"server", "store", "delivery", "hub", "pki", "partners", "routes", "endpoints", "signing", "facts", "console",
              "demo"}
 
 
@@ -349,8 +350,39 @@ def load_config(path: str | Path | None = None, *, env: dict | None = None, text
         facts[fmt] = FactsCfg(fmt, xp, {k[:-len('_values')] if k.endswith('_values') else k: v
                                          for k, v in vals.items()})
 
+    console_cfg = None
+    if "console" in data:
+        from console.config import ConsoleConfigError, parse_console
+        section = dict(data["console"])
+        if demo_partner and not section.get("users"):
+            section["users"] = _demo_console_user(base)
+        try:
+            console_cfg = parse_console(section, env=env, base=base)
+        except ConsoleConfigError as e:
+            raise ConfigError(str(e)) from None
+
     return Config(path, base, server, store, delivery, hub, pki, partners, routes, endpoints, signing, facts,
-                  demo_partner, demo_port)
+                  demo_partner, demo_port, console_cfg)
+
+
+def demo_console_password_file(base: Path) -> Path:
+    return base / "var" / "demo-console-password"
+
+
+def _demo_console_user(base: Path) -> dict:
+    """Development only (a [demo] configuration whose [console] has no users): an operator `demo` whose random
+    password is written once to var/demo-console-password (mode 0600); only its argon2 hash is kept in memory."""
+    from argon2 import PasswordHasher
+    f = demo_console_password_file(base)
+    if f.exists():
+        password = f.read_text().strip()
+    else:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        password = secrets.token_urlsafe(12)
+        fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(password + "\n")
+    return {"demo": {"password_hash": PasswordHasher().hash(password), "role": "operator"}}
 
 
 def demo_token_file(cfg: Config, partner_id: str) -> Path:

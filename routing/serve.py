@@ -55,9 +55,12 @@ def serve(config_path=None, host=None, port=None, log_level="info") -> int:
     log.info("edihub ready to listen on http://%s:%s (start-up %.2f s; SOAP /soap?wsdl, API /docs)", h, p,
              time.monotonic() - t0)
     if cfg.demo_partner:
-        from routing.config import demo_token_file
+        from routing.config import demo_console_password_file, demo_token_file
         log.info("demo partner %s: token in $%s or %s", cfg.demo_partner,
                  cfg.partners[cfg.demo_partner].token_env, demo_token_file(cfg, cfg.demo_partner))
+        if cfg.console is not None and "demo" in cfg.console.users:
+            log.info("console http://%s:%s/console: user demo, password in %s", h, p,
+                     demo_console_password_file(cfg.base))
     try:
         if cfg.server.workers > 1:
             # server.workers accepting processes share the port (each builds its own runtime from the same
@@ -71,8 +74,7 @@ def serve(config_path=None, host=None, port=None, log_level="info") -> int:
             finally:
                 stop_delivery()
         else:
-            from soap.app import create_app
-            uvicorn.run(create_app(rt), host=h, port=p, log_level="warning", access_log=False)
+            uvicorn.run(build_app(rt), host=h, port=p, log_level="warning", access_log=False)
     finally:
         if stop_demo:
             stop_demo()
@@ -95,7 +97,16 @@ def app_factory():
     from soap.app import create_app
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _tune_threads()
-    return create_app(build_runtime(load_config(os.environ.get("EDIHUB_CONFIG") or None), with_worker=False))
+    return build_app(build_runtime(load_config(os.environ.get("EDIHUB_CONFIG") or None), with_worker=False))
+
+
+def build_app(rt, **kw):
+    """The served application: the SOAP/HTTP app plus the operator console, /metrics and /readyz."""
+    import console
+    from soap.app import create_app
+    app = create_app(rt, **kw)
+    console.install(app, rt, rt.cfg.console)
+    return app
 
 
 def delivery_main(config_path: str) -> None:
