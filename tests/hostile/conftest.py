@@ -2,7 +2,6 @@
 served by uvicorn on loopback with small limits (see hostilekit.py)."""
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 
@@ -15,20 +14,6 @@ from hostilekit import build  # noqa: E402
 from hubkit import ServedHub  # noqa: E402
 
 
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory):
-    from signing.devpki import init_dev_pki
-    d = tmp_path_factory.mktemp("pki")
-    init_dev_pki(d, dt.datetime.now(dt.timezone.utc))
-    return d
-
-
-@pytest.fixture(scope="session")
-def endpoints(pki):
-    from samples.endpoints import start_in_thread
-    base, stop = start_in_thread(port=0, hub_cert=str(pki / "hub.pem"))
-    yield base
-    stop()
 
 
 @pytest.fixture(scope="module")

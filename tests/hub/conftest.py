@@ -2,7 +2,6 @@
 a hub served by uvicorn in a thread. Short backoffs; everything bounded."""
 from __future__ import annotations
 
-import datetime as dt
 
 import httpx
 import pytest
@@ -10,20 +9,6 @@ import pytest
 from hubkit import ServedHub, make_runtime
 
 
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory):
-    from signing.devpki import init_dev_pki
-    d = tmp_path_factory.mktemp("pki")
-    init_dev_pki(d, dt.datetime.now(dt.timezone.utc))
-    return d
-
-
-@pytest.fixture(scope="session")
-def endpoints(pki):
-    from samples.endpoints import start_in_thread
-    base, stop = start_in_thread(port=0, hub_cert=str(pki / "hub.pem"))
-    yield base
-    stop()
 
 
 @pytest.fixture
