@@ -365,6 +365,18 @@ def load_config(path: str | Path | None = None, *, env: dict | None = None, text
                   demo_partner, demo_port, console_cfg)
 
 
+def _random_secret_file(f: Path, nbytes: int) -> str:
+    """The secret kept in file f; made (random, mode 0600) when the file does not exist yet."""
+    if f.exists():
+        return f.read_text().strip()
+    f.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(nbytes)
+    fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret + "\n")
+    return secret
+
+
 def demo_console_password_file(base: Path) -> Path:
     return base / "var" / "demo-console-password"
 
@@ -373,15 +385,7 @@ def _demo_console_user(base: Path) -> dict:
     """Development only (a [demo] configuration whose [console] has no users): an operator `demo` whose random
     password is written once to var/demo-console-password (mode 0600); only its argon2 hash is kept in memory."""
     from argon2 import PasswordHasher
-    f = demo_console_password_file(base)
-    if f.exists():
-        password = f.read_text().strip()
-    else:
-        f.parent.mkdir(parents=True, exist_ok=True)
-        password = secrets.token_urlsafe(12)
-        fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(password + "\n")
+    password = _random_secret_file(demo_console_password_file(base), 12)
     return {"demo": {"password_hash": PasswordHasher().hash(password), "role": "operator"}}
 
 
@@ -397,15 +401,7 @@ def ensure_demo_tokens(cfg: Config) -> Config:
     p = cfg.partners[cfg.demo_partner]
     if p.token:
         return cfg
-    f = demo_token_file(cfg, p.id)
-    if f.exists():
-        token = f.read_text().strip()
-    else:
-        f.parent.mkdir(parents=True, exist_ok=True)
-        token = secrets.token_urlsafe(24)
-        fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(token + "\n")
+    token = _random_secret_file(demo_token_file(cfg, p.id), 24)
     partners = dict(cfg.partners)
     partners[p.id] = Partner(**{**p.__dict__, "token": token})
     return Config(**{**cfg.__dict__, "partners": partners})
