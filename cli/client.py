@@ -3,7 +3,7 @@
     edihub submit FILE [--url URL] [--wait] [--timeout S] [--message-id ID] [--route R] [--json]
     edihub status ID [--url URL] [--json]
     edihub resend ID [--url URL] [--json]
-    edihub messages [--state S] [--format F] [--limit N] [--url URL] [--json]
+    edihub messages [--state S] [--since T] [--format F] [--limit N] [--url URL] [--json]
 
 The token: --token, else $EDIHUB_TOKEN, else the demo partner's variable named in the configuration, else the
 demo token file the server writes on first start (var/demo-token-<partner>). EDIHUB_OPERATOR_TOKEN (or the
@@ -50,6 +50,8 @@ def register(sub) -> None:
     p = sub.add_parser("messages", help="list messages (newest first)")
     p.add_argument("--state", default=None)
     p.add_argument("--format", default=None)
+    p.add_argument("--since", type=since_epoch, default=None, metavar="T",
+                   help="only messages received since T: 30m, 2h, 1d ago, an ISO date/time, or epoch seconds")
     p.add_argument("--limit", type=int, default=20)
     common(p)
     p.set_defaults(func=run_messages)
@@ -184,12 +186,37 @@ def run_resend(args) -> int:
     return 0
 
 
+def since_epoch(text: str, now: float | None = None) -> float:
+    """`--since`: a duration back from now (30s, 30m, 2h, 1d), an ISO 8601 date or date-time (UTC unless it
+    names its offset), or epoch seconds."""
+    import argparse
+    import datetime as dt
+    import time
+    t = text.strip()
+    now = time.time() if now is None else now
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if len(t) > 1 and t[-1] in units and t[:-1].replace(".", "", 1).isdigit():
+        return now - float(t[:-1]) * units[t[-1]]
+    try:
+        return float(t)
+    except ValueError:
+        pass
+    try:
+        d = dt.datetime.fromisoformat(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: use 30m / 2h / 1d, an ISO date or date-time, or epoch seconds")
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=dt.timezone.utc)
+    return d.timestamp()
+
+
 @_guard
 def run_messages(args) -> int:
     import httpx
     url, headers = _settings(args, operator=True)
     params = {"limit": args.limit, **({"state": args.state} if args.state else {}),
-              **({"format": args.format} if args.format else {})}
+              **({"format": args.format} if args.format else {}),
+              **({"since": args.since} if args.since is not None else {})}
     r = _call(lambda: httpx.get(f"{url}/api/messages", headers=headers, params=params, timeout=10))
     body = r.json()
     if r.status_code != 200:
