@@ -200,7 +200,7 @@ class Pipeline:
                               "errors": [i.to_dict() for i in res.issues]}
         return res
 
-    def _translate(self, tree, source: str, target: str, now):
+    def _translate(self, tree, source: str, target: str, now, hints: dict | None = None):
         if target == source:
             import copy
             return [copy.deepcopy(tree)], {"target": target, "pass_through": True}
@@ -208,7 +208,7 @@ class Pipeline:
             raise LookupError(f"no translator installed for {source} -> {target}")
         import datetime as dt
         when = dt.datetime.fromtimestamp(now, dt.timezone.utc) if isinstance(now, (int, float)) else now
-        result = self.translate(tree, target, now=when)
+        result = self.translate(tree, target, now=when, **({"hints": hints} if hints else {}))
         rep = result.report
         report_d = rep.to_dict() if hasattr(rep, "to_dict") else rep
         return list(result.documents), report_d

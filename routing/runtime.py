@@ -97,8 +97,12 @@ def _translate_back(cfg: Config, store, pipeline):
             return None
         failures = []
         for target in wanted:            # the first of the sender's response types that can be written
+            # a response type may name the canonical field that carries the sender's own declaration number
+            # (formats.toml `correlation_hint`); it is filled from the correlated message's business key
+            field = pipeline.validator.registry.get(target).extra.get("correlation_hint")
+            hints = {field: m["business_key"]} if field and m.get("business_key") else None
             try:
-                docs, report = pipeline._translate(answer_root.getroottree(), mt.id, target, time.time())
+                docs, report = pipeline._translate(answer_root.getroottree(), mt.id, target, time.time(), hints)
             except Exception as e:  # noqa: BLE001 - the receipt stays; only the courtesy translation is missing
                 failures.append(f"{target}: {e}")
                 continue
