@@ -66,7 +66,6 @@ class Validator:
         for mt in self.registry.types.values():
             for cf in mt.code_fields:
                 self.codes.table(cf.table)   # unknown table: fail at start-up, not per message
-        self._ctx = {mt.id: RuleContext(mt.namespaces, self.codes, mt) for mt in self.registry.types.values()}
 
     # -- entry points --------------------------------------------------------------------------------------
     def validate_bytes(self, data: bytes, format: str | None = None,
@@ -122,7 +121,7 @@ class Validator:
         return issues
 
     def _rule_issues(self, mt: MessageType, root: etree._Element, xsd_valid: bool = True) -> list[Issue]:
-        ctx = self._ctx[mt.id]
+        ctx = RuleContext(mt.namespaces, self.codes, mt)
         issues = []
         for cf in mt.code_fields:
             table = self.codes[cf.table]

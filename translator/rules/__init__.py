@@ -41,10 +41,12 @@ class Rule:
 
 @dataclass
 class RuleContext:
+    """Made afresh for each validation: `memo` is scratch shared by the rules of that one validation (e.g. a view
+    of the document several rules read), never by two documents."""
     ns: dict[str, str]
     codes: "object"
     mtype: "object"
-    extra: dict = field(default_factory=dict)
+    memo: dict = field(default_factory=dict)
 
 
 # message type id ("prc:DecMessage") -> rules

@@ -81,16 +81,12 @@ class View:
         return found if found is not None else item
 
 
-_last: list = [None]     # the most recent View; one slot is enough: rules of one validation run back to back
-
-
-def view(root, fresh: bool = False) -> View:
-    """The View of `root`, built once per validation: the first DecMessage rule (prc-group-count) rebuilds it,
-    the others reuse it while they look at the same root. Threads validating other documents at the same time
-    only cost a rebuild (the root is compared by identity), never a wrong answer."""
-    v = _last[0]
-    if fresh or v is None or v.root is not root:
-        v = _last[0] = View(root)
+def view(root, ctx) -> View:
+    """The View of `root`, built once per validation and kept in the validation's own scratch (ctx.memo), so
+    rules running for other documents in other threads never share or rebuild it."""
+    v = ctx.memo.get("prc.view")
+    if v is None or v.root is not root:
+        v = ctx.memo["prc.view"] = View(root)
     return v
 
 
@@ -153,7 +149,6 @@ def group_count(root, ctx):
     """DecHead and DecLists exactly once; the other groups and an enveloped ds:Signature at most once. The XSD
     lets the groups come in any order (real producers differ, spec/realformats.md §1.2), so their counts are
     checked here."""
-    view(root, fresh=True)     # the first rule of a validation: build the shared view for the others
     counts: dict[str, list] = {}
     for child in root:
         tag = child.tag
@@ -192,8 +187,8 @@ def _number_problem(value: str) -> str | None:
     return None
 
 
-def _number_rule(root, element: str, zh: str, field: int):
-    el, value = view(root).get(element)
+def _number_rule(root, ctx, element: str, zh: str, field: int):
+    el, value = view(root, ctx).get(element)
     if not value or len(value) > 18:   # empty: not assigned yet; longer: the XSD reports the length
         return
     problem = _number_problem(value)
@@ -205,13 +200,13 @@ def _number_rule(root, element: str, zh: str, field: int):
 def pre_entry_id(root, ctx):
     """预录入编号 PreEntryId: 18 characters, customs code + year + I/E flag + 9-digit serial (spec/prc.md field 1).
     The serial being all digits is the spec's suggested pattern [INFERRED there]."""
-    yield from _number_rule(root, "PreEntryId", "预录入编号", 1)
+    yield from _number_rule(root, ctx, "PreEntryId", "预录入编号", 1)
 
 
 @rule(DEC, code="prc-entry-id")
 def entry_id(root, ctx):
     """海关编号 EntryId: the same 18-character layout as the pre-entry number (spec/prc.md field 2)."""
-    yield from _number_rule(root, "EntryId", "海关编号", 2)
+    yield from _number_rule(root, ctx, "EntryId", "海关编号", 2)
 
 
 _FLAG_DIRECTION = {"1": "I", "I": "I", "0": "E", "E": "E"}
@@ -222,7 +217,7 @@ def number_ie_flag(root, ctx):
     """Position 9 of the pre-entry and customs numbers carries the import/export flag (spec/prc.md fields 1, 2:
     1 / I import, 0 / E export); it must agree with IEFlag. The export value 0 is external knowledge the spec
     marks for verification (§8.2); the I/E values of consolidated declarations are in the sources."""
-    v = view(root)
+    v = view(root, ctx)
     direction = v.get("IEFlag")[1]
     if direction not in ("I", "E"):
         return
@@ -240,7 +235,7 @@ def number_ie_flag(root, ctx):
 def number_customs(root, ctx):
     """Positions 1-4 of the pre-entry and customs numbers are the code of the customs office accepting the
     declaration (spec/prc.md fields 1, 2), i.e. 申报地海关 CustomMaster."""
-    v = view(root)
+    v = view(root, ctx)
     master = v.get("CustomMaster")[1]
     if len(master) != 4:
         return
@@ -261,7 +256,7 @@ _DATES = (("IEDate", "进出口日期", "field 5"), ("DDate", "申报日期", "f
 @rule(DEC, code="prc-date-invalid")
 def dates_valid(root, ctx):
     """Dates are YYYYMMDD (spec/prc.md fields 5, 6) and must be real calendar dates (20240230 is not)."""
-    v = view(root)
+    v = view(root, ctx)
     for element, zh, field in _DATES:
         el, value = v.get(element)
         if value and len(value) in (8, 10) and parse_date(value) is None and _looks_like_date(value):
@@ -287,7 +282,7 @@ def date_order(root, ctx):
     cannot precede 申报日期 (the date customs accepted the declaration, field 6); without actual import/export
     (transport modes of spec/prc.md §4.1) field 5 is the acceptance date, so the two are equal. Imports are not
     checked: the sources allow declaring before arrival and state no order."""
-    v = view(root)
+    v = view(root, ctx)
     ie_el, ie_value = v.get("IEDate")
     d_el, d_value = v.get("DDate")
     ie, d = parse_date(ie_value), parse_date(d_value)
@@ -307,7 +302,7 @@ def export_ie_date(root, ctx):
     """On export, 进出口日期 is not filled when the declaration is submitted (spec/prc.md field 5, V06). A
     warning only: the same message also serves as the record once customs has filled the date; it is given only
     while the declaration has no customs number."""
-    v = view(root)
+    v = view(root, ctx)
     if v.get("IEFlag")[1] != "E":
         return
     el, value = v.get("IEDate")
@@ -323,7 +318,7 @@ def export_ie_date(root, ctx):
 def gross_not_below_net(root, ctx):
     """毛重 (gross weight, field 25) includes the packaging, so it cannot be below 净重 (net weight, field 26)
     [INFERRED in spec/prc.md V36]."""
-    v = view(root)
+    v = view(root, ctx)
     g_el, g_value = v.get("GrossWet")
     n_el, n_value = v.get("NetWt")
     gross, net = decimal(g_value), decimal(n_value)
@@ -334,7 +329,7 @@ def gross_not_below_net(root, ctx):
 @rule(DEC, code="prc-weight-below-one")
 def weight_at_least_one(root, ctx):
     """Weights are in kg; a weight below 1 kg is declared as 1 (spec/prc.md fields 25, 26)."""
-    v = view(root)
+    v = view(root, ctx)
     for element, zh, field in (("GrossWet", "毛重", 25), ("NetWt", "净重", 26)):
         el, value = v.get(element)
         d = decimal(value)
@@ -353,7 +348,7 @@ def items_weight_not_above_gross(root, ctx):
     they cannot exceed the declaration's 毛重 (gross weight, field 25). The spec only infers that they add up
     to about the net weight (V36/field 36 [INFERRED]); exceeding the gross weight is an error whatever the
     rounding."""
-    v = view(root)
+    v = view(root, ctx)
     gross = number(v.get("GrossWet")[1])
     if gross is None:
         return
@@ -380,7 +375,7 @@ def items_weight_not_above_gross(root, ctx):
 def item_numbers(root, ctx):
     """项号 GNo (field 33, first line) numbers the goods lines 1, 2, 3 ... in order, each once
     (spec/prc.md V33 [INFERRED: consecutive]; realformats §1.4 "1..n")."""
-    v = view(root)
+    v = view(root, ctx)
     items = v.items
     for expected, item in enumerate(items, 1):
         value = item_text(item, "GNo")
@@ -396,7 +391,7 @@ def item_numbers(root, ctx):
 def container_goods(root, ctx):
     """集装箱 商品项号 Container/GoodsNo lists, comma-separated, the item numbers carried in the container
     (spec/prc.md field 32 rule 28); each must be an item of the declaration [INFERRED there, V70]."""
-    v = view(root)
+    v = view(root, ctx)
     containers = root.find(NS + "DecContainers")
     if containers is None:
         return
@@ -436,7 +431,7 @@ def total_price(root, ctx):
     """总价 DeclTotal (field 38) equals 单价 DeclPrice (field 37) × 成交数量 GQty (field 36 line 3) up to the
     rounding of the figures as written (spec/prc.md V40 [INFERRED]): half a unit in the last decimal of the
     price, times the quantity, plus half a unit in the last decimal of the total."""
-    v = view(root)
+    v = view(root, ctx)
     p_tag, q_tag, t_tag = NS + "DeclPrice", NS + "GQty", NS + "DeclTotal"
     for n, item in enumerate(v.items):
         p_text, q_text, t_text = item.get(p_tag), item.get(q_tag), item.get(t_tag)
@@ -460,7 +455,7 @@ _QUANTITIES = ((NS + "GQty", "GQty", "成交数量"), (NS + "FirstQty", "FirstQt
 def quantities_and_units(root, ctx):
     """数量及单位 (field 36): each line is a quantity with its unit; the second legal quantity and unit are both
     given or both left blank (spec/prc.md field 36, V37), and quantities are above zero."""
-    v = view(root)
+    v = view(root, ctx)
     second_qty, second_unit = NS + "SecondQty", NS + "SecondUnit"
     for n, item in enumerate(v.items):
         sq, su = (item.get(second_qty) or "").strip(), (item.get(second_unit) or "").strip()
@@ -488,7 +483,7 @@ def charges_complete(root, ctx):
     """运费 / 保费 / 杂费 (fields 28-30) are a mark, an amount or rate, and a currency: a mark needs its amount
     and the reverse, and an amount (mark 2 per unit or 3 total) needs its currency (a rate, mark 1, does not)
     [spec/prc.md V45, INFERRED there]."""
-    v = view(root)
+    v = view(root, ctx)
     for prefix, zh, field in _CHARGES:
         m_el, mark = v.get(prefix + "Mark")
         r_el, rate = v.get(prefix + "Rate")
@@ -514,7 +509,7 @@ _BILL_SEPARATORS = re.compile(r"[,;，；、\s]")
 def one_bill(root, ctx):
     """提运单号 BillNo (field 11): one B/L or waybill per declaration; goods on several B/Ls are declared
     separately. A master and a house number are joined by * (sea) or _ (air), once."""
-    v = view(root)
+    v = view(root, ctx)
     el, value = v.get("BillNo")
     if not value:
         return
@@ -532,7 +527,7 @@ def transit_traf_name(root, ctx):
     """运输工具名称 TrafName (field 10) of a customs-transit declaration starts with @: then it is @ alone,
     @ + the 16-digit transit declaration pre-entry number, or @ + the 13-digit manifest number
     (spec/prc.md field 10, V47)."""
-    v = view(root)
+    v = view(root, ctx)
     el, value = v.get("TrafName")
     if value.startswith("@") and not _TRANSIT_NAME.fullmatch(value):
         yield Finding(el, f"运输工具名称 TrafName (field 10) {value!r}: a transit name is @ alone, @ + the 16-digit "
@@ -545,7 +540,7 @@ def consolidated_bill(root, ctx):
     提运单号 BillNo (field 11) the start and end dates of the goods' import/export, YYYYMMDDYYYYMMDD
     (spec/prc.md field 11, §4.3; the 16-character form of the Catalan source), the start not after the end
     [INFERRED there, V08]."""
-    v = view(root)
+    v = view(root, ctx)
     flags = {v.get(n)[1][8:9] for n in ("PreEntryId", "EntryId")}
     if not flags & {"I", "E"}:
         return
@@ -567,7 +562,7 @@ def no_actual_crossing(root, ctx):
     §4.1): then 运输工具名称 (10) and 提运单号 (11) are not filled, 运抵国/启运国 (20) is 中国 (CHN), and
     成交方式 (27) is CIF (1) on import and FOB (3) on export (codes per prc_transaction_mode). Mode 9 is also
     used for real crossings, so it is not checked."""
-    v = view(root)
+    v = view(root, ctx)
     mode_el, mode = v.get("TrafMode")
     if mode not in _NO_CROSSING or len(mode) != 1:
         return
@@ -599,7 +594,7 @@ def temporary_notes(root, ctx):
     """Supervision modes 2600 (暂时进出货物) and 2700 (展览品): 备注 NoteS gives the temporary category (暂进六,
     暂出九, ...) and the return deadline (YYYYMMDD前复运进境 / 前复运出境), '/'-separated
     (spec/prc.md field 32 rule 10, §4.8)."""
-    v = view(root)
+    v = view(root, ctx)
     mode = v.get("TradeMode")[1]
     if mode not in ("2600", "2700"):
         return
@@ -626,7 +621,7 @@ def _add_months(ymd: tuple[int, int, int], months: int) -> tuple[int, int, int]:
 def temporary_return_date(root, ctx):
     """The return deadline of temporary import/export (2600/2700) must be a real date within 6 months of the
     import/export date (spec/prc.md field 32 rule 10.2, V09). Without 进出口日期 only the date itself is checked."""
-    v = view(root)
+    v = view(root, ctx)
     if v.get("TradeMode")[1] not in ("2600", "2700"):
         return
     el, notes = v.get("NoteS")
@@ -655,7 +650,7 @@ _CULTURE_NOTES = ("培养基", "化学试剂", "不含动物源性")
 def culture_medium_note(root, ctx):
     """Goods of HS 3821000000 or 3002300000: 备注 states 培养基 (culture medium), 化学试剂 (chemical reagent)
     or 不含动物源性 (no animal-origin components) (spec/prc.md field 32 rule 24, V67)."""
-    v = view(root)
+    v = view(root, ctx)
     codes = [v.item_el(n, NS + "CodeTS") for n, item in enumerate(v.items)
              if item_text(item, "CodeTS") in _CULTURE_HS]
     if not codes:
@@ -669,7 +664,7 @@ def culture_medium_note(root, ctx):
 @rule(DEC, code="prc-marks-missing")
 def marks_present(root, ctx):
     """标记唛码 MarkNo (field 32): the marks, or N/M when the goods carry none (spec/prc.md field 32 rule 1)."""
-    v = view(root)
+    v = view(root, ctx)
     el, value = v.get("MarkNo")
     head = v.head_el
     if head is not None and not value:
@@ -689,7 +684,7 @@ _PARTIES = (("TradeName", ("TradeCoScc", "TradeCodeScc", "TradeCode"), "境内�
 def party_codes(root, ctx):
     """境内收发货人 (3), 消费使用/生产销售单位 (13) and 申报单位 (48) carry a code with their name: the 18-character
     USCC, or the customs code when there is none (13 may be NO) (spec/prc.md fields 3, 13, 48)."""
-    v = view(root)
+    v = view(root, ctx)
     head = v.head_el
     if head is None:
         return
@@ -704,7 +699,7 @@ def party_codes(root, ctx):
 def overseas_party(root, ctx):
     """境外收发货人 (field 8): the overseas consignor on import (OverseasConsignor*), the overseas consignee on
     export (OverseasConsignee*), named in English (or in Chinese), or NO when there is none."""
-    v = view(root)
+    v = view(root, ctx)
     direction = v.get("IEFlag")[1]
     head = v.head_el
     if head is None or direction not in ("I", "E"):
@@ -726,7 +721,7 @@ def promise_items(root, ctx):
     """承诺事项 PromiseItmes: one digit each for 特殊关系确认 (44), 价格影响确认 (45), 支付特许权使用费确认 (46):
     1 是, 0 否, 9 not filled (prc_promise_flag, realformats §1.3). On export the three are not filled, so the
     value is 999 (spec/prc.md fields 44-46)."""
-    v = view(root)
+    v = view(root, ctx)
     el, value = v.get("PromiseItmes")
     if len(value) != 3:
         return
@@ -743,7 +738,7 @@ def promise_items(root, ctx):
 @rule(DEC, code="prc-import-only-field")
 def import_only_fields(root, ctx):
     """启运港 DespPortCode (field 17) is filled only on import (spec/prc.md field 17, §4.5)."""
-    v = view(root)
+    v = view(root, ctx)
     if v.get("IEFlag")[1] != "E":
         return
     el, value = v.get("DespPortCode")
@@ -760,7 +755,7 @@ _NO_DEST_CODE = etree.XPath("d:DecLists/d:DecList[not(normalize-space(d:DestCode
 def import_dest_code(root, ctx):
     """On import, 境内目的地 (field 42) gives besides the domestic region the county-level administrative
     division, DestCode (spec/prc.md field 42, V26)."""
-    v = view(root)
+    v = view(root, ctx)
     if v.get("IEFlag")[1] != "I":
         return
     for item in _NO_DEST_CODE(root):
@@ -774,7 +769,7 @@ def processing_duty_mode(root, ctx):
     says deposit (保金/保证金) or letter of guarantee (保函), 征免 is written as 全免 (spec/prc.md field 43, V80);
     the levy methods concerned and the code written instead are the processing_trade_as column of
     prc_levy_method."""
-    v = view(root)
+    v = view(root, ctx)
     mode = ctx.codes["prc_supervision_mode"].get(v.get("TradeMode")[1])
     if not mode or mode.get("processing_trade") != "yes":
         return
@@ -798,7 +793,7 @@ def country_codes(root, ctx):
     """Country (region) codes (fields 19, 20, 40, 41) are ISO 3166-1 alpha-3 or one of the customs-specific
     codes seen in real code tables (prc_country_extra; spec/realformats.md §1.9). Reported as code-unknown,
     like the code_fields of formats.toml."""
-    v = view(root)
+    v = view(root, ctx)
     iso, extra = ctx.codes["iso3166_alpha3"], ctx.codes["prc_country_extra"]
     found = [(v.get(name)[1], n, NS + name, zh, field) for name, zh, field in _HEAD_COUNTRIES
              for n in (None,)]
