@@ -177,6 +177,9 @@ def _compare(a, b) -> tuple[bool, int, int]:
 
 def main() -> int:
     tr = default_translator()
+    import gc
+    gc.collect()
+    gc.freeze()      # as the server does after start-up (routing.serve.freeze_startup_objects)
     data = SAMPLE.read_bytes()
     tree = parse(data)
     xslt, text = build_stylesheet(tr, tree, TARGET)

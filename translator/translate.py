@@ -13,7 +13,6 @@ naming the mapping row and the source field responsible. Tables are loaded and c
 """
 from __future__ import annotations
 
-import gc
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -400,13 +399,11 @@ _default: Translator | None = None
 
 
 def default_translator() -> Translator:
-    """The process-wide translator. After loading, the long-lived start-up objects (schemas, code tables, mapping
-    tables) are moved out of the cyclic garbage collector's scans (gc.freeze): they live as long as the process, and
-    scanning their tens of thousands of objects on every full collection made translating measurably slower."""
+    """The process-wide translator, loaded once. (Processes that keep it for their lifetime call gc.freeze() after
+    start-up: see routing.serve.freeze_startup_objects.)"""
     global _default
     if _default is None:
         _default = Translator()
-        gc.freeze()
     return _default
 
 
