@@ -3,14 +3,13 @@ thread, the simulated national endpoints, console users with real argon2 hashes,
 through the real form (reading the CSRF token from the page)."""
 from __future__ import annotations
 
-import asyncio
 import re
-import socket
-import threading
 import time
 from pathlib import Path
 
 import httpx
+
+from tests.served import ServedApp, free_port  # noqa: F401  (free_port: test_metrics)
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -39,12 +38,6 @@ def console_section(**over) -> dict:
                       "vic": {"password_hash": h["vic"], "role": "viewer"}}}
     sect.update(over)
     return sect
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def config_text(tmp: Path, pki: Path, endpoints: str, max_attempts: int = 2, backoff: float = 0.05) -> str:
@@ -107,8 +100,6 @@ class ServedConsole:
     def __init__(self, tmp: Path, pki: Path, endpoints: str, section: dict | None = None, **kw):
         import os
 
-        import uvicorn
-
         import console
         from routing.config import load_config
         from routing.runtime import build_runtime
@@ -119,20 +110,11 @@ class ServedConsole:
         self.app = create_app(self.runtime)
         from console.config import parse_console
         console.install(self.app, self.runtime, parse_console(section or console_section(), env={**os.environ, **ENV}))
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    access_log=False, lifespan="on"))
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "hub did not start"
-            time.sleep(0.02)
+        self._served = ServedApp(self.app)
+        self.port, self.url, self.server = self._served.port, self._served.url, self._served.server
 
     def stop(self):
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
+        self._served.stop()
         self.runtime.store.close()
 
     # -- HTTP API (as the partner) -------------------------------------------------------------------------

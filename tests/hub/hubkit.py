@@ -1,22 +1,15 @@
 """Helpers for the hub tests (importable as `hubkit`; fixtures live in conftest.py)."""
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 import time
 from pathlib import Path
 
 import httpx
 
+from tests.served import ServedApp, free_port  # noqa: F401  (free_port: test_crash)
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 TOKEN = "test-token-partner-a-0123456789"
@@ -117,23 +110,13 @@ class ServedHub:
     """A hub app served by uvicorn on a free port in a background thread."""
 
     def __init__(self, runtime):
-        import uvicorn
         from soap.app import create_app
         self.runtime = runtime
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=self.port,
-                                                    log_level="warning", access_log=False, lifespan="on"))
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "hub did not start"
-            time.sleep(0.02)
+        self._served = ServedApp(create_app(runtime))
+        self.port, self.url, self.server = self._served.port, self._served.url, self._served.server
 
     def stop(self):
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
+        self._served.stop()
         self.runtime.store.close()
 
     def headers(self, token=TOKEN, **extra):
