@@ -95,6 +95,18 @@ def _call(fn):
         raise _Usage(f"hub unreachable: {e}") from None
 
 
+def _operator_api(args, method: str, path: str, **kw) -> dict | None:
+    """One call to the hub's HTTP API as the operator: the JSON body, or None after printing the hub's error."""
+    import httpx
+    url, headers = _settings(args, operator=True)
+    r = _call(lambda: httpx.request(method, f"{url}{path}", headers=headers, timeout=10, **kw))
+    body = r.json()
+    if r.status_code != 200:
+        print(f"edihub: {body['error']['message']}", file=sys.stderr)
+        return None
+    return body
+
+
 def _guard(run):
     def wrapper(args):
         try:
@@ -159,12 +171,8 @@ def run_submit(args) -> int:
 
 @_guard
 def run_status(args) -> int:
-    import httpx
-    url, headers = _settings(args, operator=True)
-    r = _call(lambda: httpx.get(f"{url}/api/messages/{args.id}", headers=headers, timeout=10))
-    body = r.json()
-    if r.status_code != 200:
-        print(f"edihub: {body['error']['message']}", file=sys.stderr)
+    body = _operator_api(args, "GET", f"/api/messages/{args.id}")
+    if body is None:
         return 1
     print(json.dumps(body, ensure_ascii=False)) if args.json else _print_status(body)
     return 0
@@ -172,12 +180,8 @@ def run_status(args) -> int:
 
 @_guard
 def run_resend(args) -> int:
-    import httpx
-    url, headers = _settings(args, operator=True)
-    r = _call(lambda: httpx.post(f"{url}/api/messages/{args.id}/resend", headers=headers, timeout=10))
-    body = r.json()
-    if r.status_code != 200:
-        print(f"edihub: {body['error']['message']}", file=sys.stderr)
+    body = _operator_api(args, "POST", f"/api/messages/{args.id}/resend")
+    if body is None:
         return 1
     if args.json:
         print(json.dumps(body, ensure_ascii=False))
@@ -212,15 +216,11 @@ def since_epoch(text: str, now: float | None = None) -> float:
 
 @_guard
 def run_messages(args) -> int:
-    import httpx
-    url, headers = _settings(args, operator=True)
     params = {"limit": args.limit, **({"state": args.state} if args.state else {}),
               **({"format": args.format} if args.format else {}),
               **({"since": args.since} if args.since is not None else {})}
-    r = _call(lambda: httpx.get(f"{url}/api/messages", headers=headers, params=params, timeout=10))
-    body = r.json()
-    if r.status_code != 200:
-        print(f"edihub: {body['error']['message']}", file=sys.stderr)
+    body = _operator_api(args, "GET", "/api/messages", params=params)
+    if body is None:
         return 1
     if args.json:
         print(json.dumps(body, ensure_ascii=False))
