@@ -168,6 +168,34 @@ def wait_delivered(db: Path, n: int, timeout: float) -> float:
     raise SystemExit(f"only {done} of {n} deliveries done after {timeout} s")
 
 
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for t in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{t}/children") as f:
+                    todo.extend(int(x) for x in f.read().split())
+        except OSError:
+            pass
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and every live descendant (multi-process hub), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in _descendants(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / tick
+
+
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
@@ -204,9 +232,11 @@ def main() -> int:
             wait_http(f"http://127.0.0.1:{hub_port}/healthz", hub)
             url = f"http://127.0.0.1:{hub_port}"
             tp_docs = docs[300:300 + a.n]
+            cpu0 = (cpu_seconds(hub.pid), cpu_seconds(ep.pid), time.process_time())
             t_start = time.perf_counter()
             accept_s, _ = asyncio.run(load(url, tp_docs, 16))
             t_end = wait_delivered(tmp / "bench.db", a.n, timeout=120)
+            cpu1 = (cpu_seconds(hub.pid), cpu_seconds(ep.pid), time.process_time())
             e2e = a.n / (t_end - t_start)
             accept_rate = a.n / accept_s
             wait_delivered(tmp / "bench.db", a.n, timeout=60)
@@ -218,6 +248,10 @@ def main() -> int:
             hub.wait(timeout=15)
             ep.wait(timeout=15)
     p50, p99 = pct(lat, 50) * 1000, pct(lat, 99) * 1000
+    hub_ms, ep_ms, gen_ms = ((b - a_) * 1000 / a.n for a_, b in zip(cpu0, cpu1))
+    # where the CPU goes (throughput run): per message, per process; not a figure compared with a floor
+    print(f"cpu per message: hub {hub_ms:.2f} ms, endpoints {ep_ms:.2f} ms, load generator {gen_ms:.2f} ms, "
+          f"total {hub_ms + ep_ms + gen_ms:.2f} ms (2 cores: {2000 / (hub_ms + ep_ms + gen_ms):.0f} msg/s at most)")
     fl_ms = floor_s * 1000
     print(f"bench: pipeline_in_process {fl_ms:.2f} ms ratio=1.00 floor=itself ({floor_rate:.0f} msg/s: parse+validate"
           f"+sign+commit) n=300")
