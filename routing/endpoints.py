@@ -23,6 +23,7 @@ from lxml import etree
 
 from translator.parsing import ParseError, parse
 
+from .http11 import Http11Pool, ResponseTooLarge
 from .responses import (SOAP11_NS, SOAP12_NS, EndpointOutcome, ResponseError, correlates, find_fault, parse_document,
                         request_ids)
 
@@ -444,6 +445,10 @@ async def deliver(cfg: EndpointConfig, payload: bytes, *, message_id: str, idemp
     if req is None:
         return EndpointResponse(cfg.id, False, again, None, b"", None, None, time.monotonic() - t0, err)
     url, body, headers = req
+    if isinstance(client, Http11Pool):
+        if client.handles(url):
+            return await _deliver_lean(cfg, client, url, body, headers, t, t0, payload, message_id, idempotency_key)
+        client = client.fallback()
     own = client is None
     c = client or httpx.AsyncClient()
     try:
@@ -462,6 +467,16 @@ async def deliver(cfg: EndpointConfig, payload: bytes, *, message_id: str, idemp
             await c.aclose()
     return _correlate(classify(cfg, status, b"".join(chunks), time.monotonic() - t0), payload, message_id,
                       idempotency_key)
+
+
+async def _deliver_lean(cfg, pool: Http11Pool, url, body, headers, t, t0, payload, message_id, idempotency_key):
+    try:
+        status, _, answer = await pool.post(url, body, headers, timeout=t, max_bytes=MAX_RESPONSE_BYTES)
+    except ResponseTooLarge as e:
+        return _too_large(cfg, e.status, time.monotonic() - t0)
+    except Exception as e:  # noqa: BLE001
+        return _transport_error(cfg, e, time.monotonic() - t0, t)
+    return _correlate(classify(cfg, status, answer, time.monotonic() - t0), payload, message_id, idempotency_key)
 
 
 def deliver_sync(cfg: EndpointConfig, payload: bytes, *, message_id: str, idempotency_key: str | None = None,
