@@ -35,7 +35,8 @@ SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
 MODES = ("ok", "fail", "slow", "down", "fault", "reject")
 MAX_BODY = 10 * 1024 * 1024
 
-# verifier(document bytes) -> (True, signer) | (False, reason); None: no verification configured
+# verifier(document bytes, or the document's lxml element/tree) -> (True, signer) | (False, reason); None: no
+# verification configured
 Verifier = Callable[[bytes], tuple[bool, str]]
 
 
@@ -164,10 +165,19 @@ def fault(version: str | None, code: str, reason: str) -> Response:
     return Response(envelope("1.1", f), status_code=500, media_type="text/xml; charset=utf-8")
 
 
-def _answer(version: str | None, element) -> bytes:
+_DECL = b"<?xml version='1.0' encoding='utf-8'?>\n"
+_ENVELOPE_OPEN = {v: _DECL + b'<soap:Envelope xmlns:soap="' + ns.encode() + b'"><soap:Body>'
+                  for v, ns in (("1.1", SOAP11_NS), ("1.2", SOAP12_NS))}
+_ENVELOPE_CLOSE = b"</soap:Body></soap:Envelope>"
+
+
+def _answer_bytes(version: str | None, element_bytes: bytes) -> bytes:
+    """The answer from its stored serialisation (a standalone element: it declares its own namespaces), put
+    into the same envelope envelope() builds, as bytes: the same document without a parse and a serialisation
+    per request."""
     if version is None:
-        return etree.tostring(element, xml_declaration=True, encoding="utf-8")
-    return envelope(version, element)
+        return _DECL + element_bytes
+    return _ENVELOPE_OPEN[version] + element_bytes + _ENVELOPE_CLOSE
 
 
 def _media(version: str | None) -> str:
@@ -271,7 +281,9 @@ class Simulator:
             if version and ws is not None and _has_wsse(root):
                 ok, info = ws(root)
             else:
-                ok, info = self.verifier(etree.tostring(copy.deepcopy(doc), encoding="utf-8"))
+                # the document detached from the envelope (its own root, no soap: declarations in scope), checked
+                # as it is: no serialising and parsing it once more
+                ok, info = self.verifier(copy.deepcopy(doc))
             if not ok:
                 with st.lock:
                     st.sig_failed += 1
@@ -299,8 +311,7 @@ class Simulator:
                 st.seq += 1
                 cached = st.answers[key] = etree.tostring(answer_el, encoding="utf-8")
             st.by_key[key] = st.by_key.get(key, 0) + 1
-        answer = parse(cached).getroot()
-        return Response(_answer(version, answer), 200, media_type=_media(version),
+        return Response(_answer_bytes(version, cached), 200, media_type=_media(version),
                         headers={"X-Simulator": name})
 
     async def get_wsdl(self, request: Request) -> Response:

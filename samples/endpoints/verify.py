@@ -1,7 +1,7 @@
 """Signature check of the simulated endpoints: the hub's certificate(s) are pinned; signing does the work.
 
-make_verifier(paths) loads the certificates once and returns verifier(document bytes) -> (ok, signer or reason)
-(the document's enveloped XML signature, signing.verify); verifier.envelope(envelope root) -> (ok, signer or
+make_verifier(paths) loads the certificates once and returns verifier(document bytes or tree) -> (ok, signer or
+reason) (the document's enveloped XML signature, signing.verify); verifier.envelope(envelope root) -> (ok, signer or
 reason) checks a WS-Security signed envelope instead (signing.wssec.verify_envelope), used when the request
 carries a wsse:Security header.
 """
@@ -32,7 +32,8 @@ def make_verifier(hub_cert, profiles=ACCEPTED_PROFILES, clock=None):
         except Exception:  # noqa: BLE001
             pass
 
-    def verifier(data: bytes):
+    def verifier(data):
+        """data: the document's bytes, or its lxml element / tree (checked as it is, not re-parsed)."""
         try:
             policy = VerifyPolicy(now=clock(), profiles=tuple(usable), certificates=certs, require_trust=False)
             result = signing.verify(data, policy)
