@@ -261,8 +261,12 @@ def dates_valid(root, ctx):
         el, value = v.get(element)
         if value and len(value) in (8, 10) and parse_date(value) is None and _looks_like_date(value):
             yield Finding(el, f"{zh} {element}{f' ({field})' if field else ''} {value} is not a calendar date")
+    tag = NS + "ProdValidDt"
     for n, item in enumerate(v.items):
-        value = item_text(item, "ProdValidDt")
+        value = item.get(tag)
+        if not value:
+            continue
+        value = value.strip()
         if value and parse_date(value) is None and _looks_like_date(value):
             yield Finding(v.item_el(n, NS + "ProdValidDt"), f"产品有效期 ProdValidDt {value} is not a calendar date")
 
@@ -439,6 +443,8 @@ def total_price(root, ctx):
             price, qty, total = float(p_text), float(q_text), float(t_text)
         except (TypeError, ValueError):
             continue    # missing or not a number: the XSD reports it
+        if abs(price * qty - total) <= 1e-9:
+            continue    # within the smallest tolerance below: the usual line, no rounding to work out
         p_text, t_text = p_text.strip(), t_text.strip()
         tolerance = half_unit(p_text) * abs(qty) + half_unit(t_text)
         if abs(price * qty - total) > tolerance * (1 + 1e-9) + 1e-9:
@@ -466,8 +472,10 @@ def quantities_and_units(root, ctx):
                           f"go together; {missing} is missing")
         for tag, name, zh in _QUANTITIES:
             qty = item.get(tag)
-            # zero written any way that passes the XSD's number pattern: 0, 00, 0.0, 0.000
-            if qty and not qty.strip().strip("0").strip(".").strip("0") and qty.strip():
+            # zero written any way that passes the XSD's number pattern: 0, 00, 0.0, 0.000 (a figure that does
+            # not end in 0 or . is not zero, the usual case)
+            if qty and qty.rstrip()[-1:] in ("0", ".") and not qty.strip().strip("0").strip(".").strip("0") \
+                    and qty.strip():
                 yield Finding(v.item_el(n, tag), f"{zh} {name} of 项号 {item_text(item, 'GNo')} (field 36) is "
                                                   f"0; quantities are above zero")
 
@@ -795,15 +803,28 @@ def country_codes(root, ctx):
     like the code_fields of formats.toml."""
     v = view(root, ctx)
     iso, extra = ctx.codes["iso3166_alpha3"], ctx.codes["prc_country_extra"]
-    found = [(v.get(name)[1], n, NS + name, zh, field) for name, zh, field in _HEAD_COUNTRIES
-             for n in (None,)]
-    found += [((item.get(tag) or "").strip(), n, tag, zh, field)
-              for n, item in enumerate(v.items) for tag, zh, field in _ITEM_COUNTRIES]
-    for value, n, tag, zh, field in found:
-        if value not in iso and value not in extra and len(value) == 3 and value.isalpha() and value.isupper():
-            el = v.head.get(tag) if n is None else v.item_el(n, tag)
-            yield Finding(el, f"{el.tag[len(NS):]}: {value!r} is not in code table iso3166_alpha3 or "
-                              f"prc_country_extra ({zh}, field {field})", code="code-unknown")
+    for name, zh, field in _HEAD_COUNTRIES:
+        value = v.get(name)[1]
+        if value not in iso and _unknown_country(value, extra):
+            yield _country_finding(v.head.get(NS + name), value, zh, field)
+    for n, item in enumerate(v.items):
+        for tag, zh, field in _ITEM_COUNTRIES:
+            value = item.get(tag)
+            if value is None or value in iso:    # the usual case: a listed code, written without blanks
+                continue
+            value = value.strip()
+            if value not in iso and _unknown_country(value, extra):
+                yield _country_finding(v.item_el(n, tag), value, zh, field)
+
+
+def _unknown_country(value: str, extra) -> bool:
+    """Not in prc_country_extra either, and three capital letters (anything else is the XSD's to report)."""
+    return value not in extra and len(value) == 3 and value.isalpha() and value.isupper()
+
+
+def _country_finding(el, value: str, zh: str, field: int) -> Finding:
+    return Finding(el, f"{el.tag[len(NS):]}: {value!r} is not in code table iso3166_alpha3 or "
+                       f"prc_country_extra ({zh}, field {field})", code="code-unknown")
 
 
 _ORIGIN_PROOF = re.compile(r"[<(]?([0-9]{2})[>)]?([CD])?([0-9A-Za-z\-/]+)")
