@@ -2,17 +2,24 @@
 
 Pure functions over lxml trees. Reading records where each canonical value came from (provenance) so the writer can
 report filled / converted / defaulted / empty per target field and the translation can list dropped source fields.
+
+Each table is compiled once into plans (translator/mapping_table.py loads it; `_plans` / `_write_plan` compile it on
+first use): reading rows as a trie over the document's child tags with their transforms bound, writing rows with
+their element paths numbered so a context's elements are found by one dict look-up. Provenance is recorded as plain
+tuples, `(node, raw, row, value)` per canonical value and `(node, row, status, value, source, before)` per written
+field; the `Source` and `Written` objects of the report are made from them only when a report asks.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from lxml import etree
 
 from . import canonical as cm
 from .mapping_table import AnyOf, Condition, MappingTable, Row
-from .mapping_transforms import Join, List, SkipValue, TransformError
+from .mapping_transforms import Join, List, SkipValue, Transform, TransformError
 from .xpath import readable_path
 
 
@@ -51,11 +58,11 @@ class Source:
 @dataclass
 class ReadResult:
     doc: cm.Canonical
-    prov: dict = field(default_factory=dict)        # (id(container dict), canonical name) -> Source
+    prov: dict = field(default_factory=dict)        # (id(container dict), canonical name) -> (node, raw, row, value)
     _root: object = None
     _seen: object = None
     _unread: list | None = None
-    skipped: list = field(default_factory=list)     # (element, row) not read because the target has no use for it
+    skipped: list = field(default_factory=list)     # (row, element) not read because the target has no use for it
 
     @property
     def unread(self) -> list:
@@ -110,69 +117,108 @@ def _holds(conds: tuple[Condition, ...], item: dict | None, doc: dict, extra: di
     return True
 
 
+def _identity(method, base) -> bool:
+    """The transform's method is the base class's (value returned unchanged, nothing checked)."""
+    return getattr(type(method.__self__), method.__name__) is getattr(base, method.__name__)
+
+
+# where a read value goes, fixed per row and context when the table is compiled
+_ITEM, _FAN, _DOC, _DOC_FIRST = 0, 1, 2, 3
+
+
+class _ROp(NamedTuple):
+    """One reading row, compiled for one context. `simple`: one canonical field, not const/join: the engine's fast
+    path; other rows go through the general `apply`."""
+    row: Row
+    attr: str | None       # final @attribute of the path
+    conv: object           # bound to_canonical, None when it returns the value unchanged
+    name: str              # canonical field
+    mode: int              # _ITEM / _FAN / _DOC / _DOC_FIRST
+    simple: bool
+
+
+class _REntry(NamedTuple):
+    """What to do with the first child element of one tag (one trie node)."""
+    now: tuple             # _ROp without condition, applied at once
+    cond: tuple            # _ROp with a condition, applied after every unconditional row of the context
+    skips: tuple           # rows the target has no use for: the element is only listed as dropped
+    checks: tuple          # ids of required/default rows reading this element (so they are not re-run empty)
+    sub: dict              # child tag -> _REntry
+    seen: bool             # the element is read by some row (for the unread-elements report)
+    text: bool             # some row reads the element's text
+
+
 @dataclass
 class _ReadPlan:
     """Reading rows of one context (the root or a group element) arranged for a single pass over the document:
-    a trie of child tags -> rows reading that element, plus the rows the document cannot trigger (constants,
-    predicates) and those that must run even when their element is absent (required, default)."""
+    a trie of child tags -> compiled rows reading that element, plus the rows the document cannot trigger
+    (constants, predicates) and those that must run even when their element is absent (required, default)."""
     trie: dict
     always: list
     check: list
-    order: dict            # row -> position in the table, to keep unconditional-then-conditional file order
 
 
-def _plan(rows: list[Row]) -> _ReadPlan:
-    trie: dict = {}
+def _plan(rows: list[Row], skip, in_group: bool, fan) -> _ReadPlan:
+    nodes: dict = {}       # path prefix (tuple of tags) -> [rows, children tags]
     always, check = [], []
     for r in rows:
+        skipped = bool(skip) and bool(r.canonical) and r.canonical[0] in skip
         if r.path is None or any(st.attrs for st in r.path.steps) or not r.path.steps:
-            always.append(r)
+            if not skipped:          # a skipped row without an element of its own has nothing to list
+                always.append(r)
             continue
-        node = trie
-        for i, st in enumerate(r.path.steps):
-            entry = node.setdefault(st.tag, ([], {}))
-            if i == len(r.path.steps) - 1:
-                entry[0].append(r)
-            node = entry[1]
-        if r.required or r.default:
+        tags = tuple(st.tag for st in r.path.steps)
+        for i in range(1, len(tags) + 1):
+            nodes.setdefault(tags[:i], [])
+        nodes[tags].append(r)
+        if (r.required or r.default) and not skipped:
             check.append(r)
-    return _ReadPlan(trie, always, check, {id(r): i for i, r in enumerate(rows)})
+
+    def op(r: Row) -> _ROp:
+        g = r.groups[0] if r.groups else None
+        if g is not None and in_group and g != fan:
+            mode = _ITEM
+        elif g is not None and g == fan:
+            mode = _FAN
+        else:
+            mode = _DOC_FIRST if in_group else _DOC
+        t = r.transform
+        simple = len(r.canonical) == 1 and not isinstance(t, Join) and t.name != "const"
+        conv = None if _identity(t.to_canonical, Transform) else t.to_canonical
+        return _ROp(r, r.path.attr, conv, r.canonical[0] if r.canonical else "", mode, simple)
+
+    checked = {id(r) for r in check}
+
+    def entry(prefix: tuple) -> _REntry:
+        rows_here = nodes[prefix]
+        live = [r for r in rows_here if not (skip and r.canonical and r.canonical[0] in skip)]
+        sub = {p[-1]: entry(p) for p in nodes if len(p) == len(prefix) + 1 and p[:-1] == prefix}
+        return _REntry(tuple(op(r) for r in live if not r.when), tuple(op(r) for r in live if r.when),
+                       tuple(r for r in rows_here if r not in live), tuple(id(r) for r in live if id(r) in checked),
+                       sub, bool(rows_here), any(r.path.attr is None for r in rows_here) or len(live) < len(rows_here))
+
+    trie = {p[0]: entry(p) for p in nodes if len(p) == 1}
+    return _ReadPlan(trie, always, check)
 
 
-def _plans(table: MappingTable) -> dict:
-    plans = getattr(table, "_read_plans", None)
+def _plans(table: MappingTable, skip) -> dict:
+    """The compiled reading plans of a table for one set of skipped fields (built once per target)."""
+    cache = table.__dict__.setdefault("_read_plans", {})
+    skip = skip if isinstance(skip, frozenset) else frozenset(skip)
+    plans = cache.get(skip)
     if plans is None:
         header = [r for r in table.rows if r.kind == "field" and not r.group and r.reads]
-        plans = {None: _plan(header)}
+        plans = {None: _plan(header, skip, False, table.fanout)}
         for alias, g in table.groups.items():
-            plans[alias] = _plan([x for x in g.rows if x.reads])
-        table._read_plans = plans
+            plans[alias] = _plan([x for x in g.rows if x.reads], skip, True, table.fanout)
+        cache[skip] = plans
     return plans
-
-
-def _collect(ctx, trie: dict, out: list, seen) -> None:
-    done = set()
-    for child in ctx:
-        tag = child.tag
-        entry = trie.get(tag)
-        if entry is None or tag in done:
-            continue
-        done.add(tag)
-        rows, sub = entry
-        if rows:
-            if seen is not None:
-                seen.add(child)
-            for r in rows:
-                out.append((r, child))
-        if sub:
-            _collect(child, sub, out, seen)
 
 
 def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
          skip: frozenset | set = frozenset()) -> ReadResult:
     """`skip`: canonical fields (national extensions) the caller's target never writes: their elements are not
     converted, only listed in `skipped` so the report still names them as dropped."""
-    model = cm.MODEL.root(table.pivot)
     doc = cm.Canonical(table.pivot)
     res = ReadResult(doc)
     prov = res.prov
@@ -183,8 +229,9 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
     if fan:
         fan_item = {}
         doc[fan] = [fan_item]
-    plans = _plans(table)
+    plans = _plans(table, skip)
     skipped = res.skipped
+    hcache: dict = {}      # header-only conditions within groups: valid until a header field changes
 
     def put(name: str, value: str, item: dict | None, node, raw: str, row: Row, g) -> None:
         if g is not None and item is not None and g != fan:
@@ -193,13 +240,16 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
             target = fan_item
         else:
             target = doc
-            if item is not None and doc.get(name):
-                return          # header field read from a group: first item wins
+            if item is not None:
+                if doc.get(name):
+                    return          # header field read from a group: first item wins
+                hcache.clear()
         target[name] = value
-        prov[(id(target), name)] = Source(node, raw, row, value)
+        prov[(id(target), name)] = (node, raw, row, value)
 
     def apply(row: Row, el, ctx, item: dict | None) -> None:
-        if row.when and not _holds(row.when, item, doc):
+        """Any row (the general path): constants, joins, predicates, absent required or defaulted values."""
+        if row.when and not holds(row, item):
             return
         if row.path is None:
             node, raw = None, ""
@@ -236,28 +286,92 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
             raise EngineError(str(e), row, node) from None
         put(row.canonical[0], value, item, node, raw, row, row.groups[0])
 
-    def run(plan: _ReadPlan, ctx, item):
-        pairs: list = []
-        _collect(ctx, plan.trie, pairs, seen)
-        for r in plan.always:
-            pairs.append((r, None))
-        if plan.check:
-            hit = {id(r) for r, _ in pairs}
-            for r in plan.check:
-                if id(r) not in hit:
-                    pairs.append((r, None))
-        later = []
-        for pair in pairs:            # rows without a condition first: conditions may test what they read
-            if skip and pair[0].canonical and pair[0].canonical[0] in skip:
-                if pair[1] is not None and (pair[1].text or "").strip():
-                    skipped.append(pair)
+    def holds(row: Row, item: dict | None) -> bool:
+        if item is None or not row.when_header:
+            return _holds(row.when, item, doc)
+        ok = hcache.get(id(row))
+        if ok is None:
+            ok = hcache[id(row)] = _holds(row.when, item, doc)
+        return ok
+
+    def take(op: _ROp, el, text: str, ctx, item: dict | None, targets: tuple) -> None:
+        """One compiled row on the element it reads (the fast path of `apply`). targets: the dict of each mode."""
+        row, attr, conv, name, mode, simple = op
+        if not simple:
+            apply(row, el, ctx, item)
+            return
+        if attr is None:
+            node, raw = el, text
+        else:
+            node, raw = (el, attr), (el.get(attr) or "").strip()
+        if not raw:
+            apply(row, el, ctx, item)
+            return
+        if conv is None:
+            value = raw
+        else:
+            try:
+                value = conv(raw)
+            except SkipValue:
+                return
+            except TransformError as e:
+                raise EngineError(str(e), row, node) from None
+        if mode == _DOC_FIRST:
+            if doc.get(name):
+                return              # header field read from a group: first item wins
+            target = doc
+            hcache.clear()
+        else:
+            target = targets[mode]
+        target[name] = value
+        prov[(id(target), name)] = (node, raw, row, value)
+
+    def collect(ctx, trie: dict, item, later: list, hit: set, targets: tuple) -> None:
+        """One pass over the context's children (first element of each tag), unconditional rows applied at once,
+        conditional ones kept for after."""
+        done = set()
+        for child in ctx:
+            tag = child.tag
+            e = trie.get(tag)
+            if e is None or tag in done:
                 continue
-            if pair[0].when:
-                later.append(pair)
-            else:
-                apply(pair[0], pair[1], ctx, item)
-        for r, el in later:
-            apply(r, el, ctx, item)
+            done.add(tag)
+            now, cond, skips, checks, sub, is_read, wants_text = e
+            if is_read and seen is not None:
+                seen.add(child)
+            text = ""
+            if wants_text:
+                text = child.text
+                text = text.strip() if text else ""
+            for op in now:
+                take(op, child, text, ctx, item, targets)
+            for op in cond:
+                later.append((op, child, text))
+            if text:
+                for r in skips:
+                    skipped.append((r, child))
+            if checks:
+                hit.update(checks)
+            if sub:
+                collect(child, sub, item, later, hit, targets)
+
+    def run(plan: _ReadPlan, ctx, item):
+        later: list = []
+        hit: set = set()
+        targets = (item, fan_item, doc)          # by mode: _ITEM, _FAN, _DOC
+        collect(ctx, plan.trie, item, later, hit, targets)
+        tail = plan.always + [r for r in plan.check if id(r) not in hit] if plan.check else plan.always
+        for r in tail:            # rows without a condition first: conditions may test what they read
+            if not r.when:
+                apply(r, None, ctx, item)
+        for op, el, text in later:
+            if not op.simple:
+                apply(op.row, el, ctx, item)
+            elif holds(op.row, item):
+                take(op, el, text, ctx, item, targets)
+        for r in tail:
+            if r.when:
+                apply(r, None, ctx, item)
 
     run(plans[None], root, None)
     for r in table.rows:
@@ -300,112 +414,189 @@ class Written:
 @dataclass
 class WriteResult:
     tree: etree._ElementTree
-    written: list[Written]
-    consumed: set            # (id(container), canonical name)
+    entries: list           # (node, row, status, value, source tuple or None, before): Written, built on demand
+    consumed: set           # (id(container), canonical name)
+    _written: list | None = None
+
+    @property
+    def written(self) -> list[Written]:
+        if self._written is None:
+            self._written = [Written(node, row, status, value, row.cname, Source(*src) if src else None, before)
+                             for node, row, status, value, src, before in self.entries]
+        return self._written
 
 
-def _occupied(ctx, path, out: dict) -> bool:
-    el = ctx
-    for step in path.steps:
-        el = _child(el, step, False, out)
-        if el is None:
-            return False
-    if path.attr:
-        return bool(el.get(path.attr))
-    return bool(el.text) or len(el) > 0
+# kinds of compiled writing rows
+_SIMPLE, _OTHER = 0, 1
+# where a written value comes from
+_FROM_DOC, _FROM_FAN, _FROM_ITEM = 0, 1, 2
 
 
-def _child(parent, step, create: bool, out: dict):
-    """First child matching the step, from the writer's own index of the elements it created."""
-    d = out.get(parent)
-    key = (step.tag, step.attrs)
-    el = d.get(key) if d is not None else None
-    if el is None and create:
-        el = etree.SubElement(parent, step.tag, dict(step.attrs) if step.attrs else None)
-        if d is None:
-            d = out[parent] = {}
-        d[key] = el
-    return el
+class _WOp(NamedTuple):
+    """One writing row, compiled once per table. `simple`: one canonical field, a value transform (not const, now,
+    position, join, list): the fast path; other rows and empty values go through the general `put`."""
+    row: Row
+    simple: bool
+    name: str              # first canonical field
+    src: int               # _FROM_DOC / _FROM_FAN / _FROM_ITEM
+    when: tuple
+    when_header: bool
+    fmt: object            # bound to_format, None when it returns the value unchanged
+    lim: object            # bound limit, None when the row has no maxlen/match
+    chain: tuple           # ((key, tag, attrs or None), ...) the path's elements; key = the path prefix's number
+    leaf: int              # key of the path's last element
+    attr: str | None
+    is_fallback: bool
+    quiet: bool            # an empty value writes nothing and reports nothing (a fallback follows, or extensions)
+
+
+_NOTHING: dict = {}        # the container of a group field outside its group (never written to)
+
+
+@dataclass
+class _WritePlan:
+    top: list              # ("group", row, group, [_WOp]) or ("fields", [_WOp]) in file order
+    gkeys: dict            # id(group row) -> (chain of the group element's parents, key of the group element)
+
+
+def _write_plan(table: MappingTable) -> _WritePlan:
+    plan = table.__dict__.get("_write_plan")
+    if plan is not None:
+        return plan
+    keys: dict = {}
+
+    def chain(path) -> tuple:
+        out = []
+        for i, st in enumerate(path.steps):
+            k = keys.setdefault(path.steps[:i + 1], len(keys))
+            out.append((k, st.tag, dict(st.attrs) if st.attrs else None))
+        return tuple(out)
+
+    def op(r: Row) -> _WOp:
+        t = r.transform
+        g = r.groups[0] if r.groups else None
+        src = _FROM_DOC if g is None else (_FROM_FAN if g == table.fanout else _FROM_ITEM)
+        simple = (len(r.canonical) == 1 and not isinstance(t, (Join, List))
+                  and t.name not in ("const", "now", "position"))
+        fmt = None if _identity(t.to_format, Transform) else t.to_format
+        lim = t.limit if (t.match is not None or t.maxlen is not None) else None
+        ch = chain(r.path) if r.path is not None else ()
+        quiet = not r.default and not r.required and (r.has_fallback or r.all_ext)
+        return _WOp(r, simple, r.canonical[0] if r.canonical else "", src, r.when, r.when_header, fmt, lim, ch,
+                    ch[-1][0] if ch else -1, r.path.attr if r.path is not None else None, r.is_fallback, quiet)
+
+    top: list = []
+    gkeys: dict = {}
+    for row in table.rows:
+        if row.kind == "group":
+            if row.writes:
+                grp = table.groups[row.group]
+                ch = chain(row.path)
+                gkeys[id(row)] = (ch[:-1], ch[-1])
+                top.append(("group", row, grp, [op(x) for x in grp.rows if x.writes]))
+        elif not row.group and row.writes:
+            if top and top[-1][0] == "fields":
+                top[-1][1].append(op(row))
+            else:
+                top.append(("fields", [op(row)]))
+    plan = table._write_plan = _WritePlan(top, gkeys)
+    return plan
 
 
 def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
           fan_item: dict | None = None) -> WriteResult:
     mt = table.type
+    plan = _write_plan(table)
     root_ns = mt.root[1:].split("}", 1)[0] if mt.root.startswith("{") else None
     nsmap = {p: u for p, u in mt.namespaces.items() if u != root_ns} if root_ns else {}
     if root_ns:
         nsmap[None] = root_ns
     root = etree.Element(mt.root, nsmap=nsmap)
-    written: list[Written] = []
+    entries: list = []
     consumed: set = set()
-    out_kids: dict = {}
     pos = [0]
     fan = table.fanout
-    model = cm.MODEL.root(table.pivot)
-
     hcache: dict = {}
+    SubElement = etree.SubElement
 
-    def _header_ok(row: Row) -> bool:
+    def header_ok(row: Row) -> bool:
         ok = hcache.get(id(row))
         if ok is None:
             ok = hcache[id(row)] = _holds(row.when, None, doc, fan_item)
         return ok
 
-    def put(row: Row, ctx, item: dict | None) -> None:
-        if row.when:
-            if row.when_header:
-                ok = hcache.get(id(row))
-                if ok is None:
-                    ok = hcache[id(row)] = _holds(row.when, None, doc, fan_item)
-            else:
-                ok = _holds(row.when, item, doc, fan_item)
-            if not ok:
-                return
+    def make(ctx, made: dict, chain: tuple):
+        """The path's element under ctx: existing elements reused (made: prefix key -> element), missing created."""
+        el = ctx
+        for key, tag, attrs in chain:
+            e = made.get(key)
+            if e is None:
+                e = made[key] = SubElement(el, tag, attrs)
+            el = e
+        return el
+
+    def occupied(made: dict, op: _WOp) -> bool:
+        el = made.get(op.leaf)
+        if el is None:
+            return False
+        if op.attr:
+            return bool(el.get(op.attr))
+        return bool(el.text) or len(el) > 0
+
+    def container(src: int, item: dict | None) -> dict:
+        if src == _FROM_DOC:
+            return doc
+        if src == _FROM_FAN and fan_item is not None:
+            return fan_item
+        return item or {}
+
+    def resolve(op: _WOp, ctx, made: dict, item: dict | None):
+        """Any row (the general path; its condition already holds): None when nothing is to be written, else
+        (value to write, status, containers, source, first canonical value)."""
+        row = op.row
         t = row.transform
-        conts = []
-        values = []
         if isinstance(t, List):
             items = doc.get(row.groups[0]) or ()
             parts = [t.inner.join(v for v in (it.get(n) or "" for n in row.canonical) if v) for it in items]
             joined = t.sep.join(p for p in parts if p)
-            if joined and not _occupied(ctx, row.path, out_kids):
+            if joined and not occupied(made, op):
                 for it in items:
                     for n in row.canonical:
                         consumed.add((id(it), n))
-                _set(ctx, row, joined)
-                written.append(Written(None, row, CONVERTED, joined, row.cname, None, ""))
-            return
-        if len(row.canonical) == 1:
-            g = row.groups[0]
-            c = doc if g is None else (fan_item if (g == fan and fan_item is not None) else (item or {}))
-            conts = [c]
-            values = [c.get(row.canonical[0]) or ""]
-        else:
-            for n, g in zip(row.canonical, row.groups):
-                c = doc if g is None else (fan_item if (g == fan and fan_item is not None) else (item or {}))
-                conts.append(c)
-                values.append(c.get(n) or "")
+                el = make(ctx, made, op.chain)
+                if op.attr:
+                    el.set(op.attr, joined)
+                else:
+                    el.text = joined
+                entries.append((None, row, CONVERTED, joined, None, ""))
+            return None
+        conts = []
+        values = []
+        for n, g in zip(row.canonical, row.groups):
+            c = container(_FROM_DOC if g is None else (_FROM_FAN if g == fan else _FROM_ITEM), item)
+            conts.append(c)
+            values.append(c.get(n) or "")
         if t.name == "position" and not any(values):
             values = [str(pos[0])]
         if t.name not in ("now", "const") and not any(values):
-            occupied = row.is_fallback and _occupied(ctx, row.path, out_kids)
-            if row.default and not occupied:
+            occ = row.is_fallback and occupied(made, op)
+            if row.default and not occ:
                 pass                                      # written below as defaulted
-            elif occupied or row.has_fallback:
-                return
+            elif occ or row.has_fallback:
+                return None
             elif row.required:
                 raise EngineError(f"no value for required target field {row.path.text} "
                                   f"(canonical {'+'.join(row.canonical)} is empty)", row, None,
                                   row.cname)
             else:
                 if not row.all_ext:
-                    written.append(Written(None, row, EMPTY, "", row.cname, None))
-                return
-        elif row.is_fallback and _occupied(ctx, row.path, out_kids):
+                    entries.append((None, row, EMPTY, "", None, ""))
+                return None
+        elif row.is_fallback and occupied(made, op):
             # a fallback row: an earlier row already wrote this target; its value stands for these fields too
             for c, n in zip(conts, row.canonical):
                 consumed.add((id(c), n))
-            return
+            return None
         src = prov.get((id(conts[0]), row.canonical[0])) if row.canonical else None
         status = FILLED
         try:
@@ -423,81 +614,109 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
                 out = t.to_format(values[0])
             out = t.limit(out)
         except SkipValue as e:
-            if row.required and not row.has_fallback:
-                raise EngineError(f"required target field {row.path.text}: {e}", row,
-                                  src.node if src else None, row.cname) from None
-            written.append(Written(None, row, EMPTY, "", row.cname, src))
-            return
+            skipped_value(op, src, e)
+            return None
         except TransformError as e:
-            raise EngineError(str(e), row, src.node if src else None, row.cname) from None
-        p = row.path
-        el = ctx
-        for step in p.steps:
-            el = _child(el, step, True, out_kids)
-        if p.attr:
-            el.set(p.attr, out)
-            node = (el, p.attr)
-        else:
-            el.text = out
-            node = el
-        for c, n in zip(conts, row.canonical):
-            consumed.add((id(c), n))
-        before = ""
-        if status == FILLED and src is not None and src.raw != out:
-            status, before = CONVERTED, src.raw
-        elif status == FILLED and src is None and values and values[0] != out:
-            status, before = CONVERTED, values[0]
-        written.append(Written(node, row, status, out, row.cname, src, before))
+            raise EngineError(str(e), row, src[0] if src else None, row.cname) from None
+        return out, status, conts, src, values[0] if values else None
 
-    def _set(ctx, row, value):
-        el = ctx
-        for step in row.path.steps:
-            el = _child(el, step, True, out_kids)
-        if row.path.attr:
-            el.set(row.path.attr, value)
-        else:
-            el.text = value
+    def skipped_value(op: _WOp, src, e: SkipValue) -> None:
+        row = op.row
+        if row.required and not row.has_fallback:
+            raise EngineError(f"required target field {row.path.text}: {e}", row, src[0] if src else None,
+                              row.cname) from None
+        entries.append((None, row, EMPTY, "", src, ""))
 
-    def make(parent, path):
-        el = parent
-        for i, step in enumerate(path.steps):
-            if i == len(path.steps) - 1:
-                new = etree.SubElement(el, step.tag, dict(step.attrs) if step.attrs else None)
-                out_kids.setdefault(el, {}).setdefault((step.tag, step.attrs), new)
-                return new
-            el = _child(el, step, True, out_kids)
-        return el
-
-    for row in table.rows:
-        if row.kind == "group":
-            if not row.writes:
-                continue
-            grp = table.groups[row.group]
-            rows = [x for x in grp.rows if x.writes and (not x.when_header or _header_ok(x))]
-            items = doc.get(grp.canonical) or ()
-            if grp.canonical == "GoodsItem" and fan_item is not None and table.fanout_row is not None \
-                    and table.fanout_row.args.get("link") == "yes":
-                items = _linked(items, fan_item)
-            for pos[0], item in enumerate(items, 1):
-                if row.when:
-                    if not _holds(row.when, item, doc):
+    def fill(ops: list, ctx, made: dict, item: dict | None) -> None:
+        """Apply compiled rows in one context (the root, or one group element for one item)."""
+        by_src = (doc, fan_item if fan_item is not None else item or _NOTHING, item or _NOTHING)
+        for op in ops:
+            row, simple, name, src_kind, when, when_header, fmt, lim, chain, leaf, attr, is_fallback, quiet = op
+            if when:
+                if when_header:
+                    if not header_ok(row):
                         continue
-                    for c in row.when:            # the item's category is expressed by where it is written
-                        if isinstance(c, Condition) and c.field in item:
-                            consumed.add((id(item), c.field))
-                el = make(root, row.path)
-                for x in rows:
-                    put(x, el, item)
-                if not len(el) and not el.text and not el.attrib:
-                    parent = el.getparent()
-                    d = out_kids.get(parent, {})
-                    key = (el.tag, row.path.steps[-1].attrs)
-                    if d.get(key) is el:
-                        del d[key]
-                    parent.remove(el)
-        elif not row.group and row.writes:
-            put(row, root, None)
-    return WriteResult(root.getroottree(), written, consumed)
+                elif not _holds(when, item, doc, fan_item):
+                    continue
+            c = by_src[src_kind]
+            value = c.get(name) if simple else None
+            if value:
+                if is_fallback and occupied(made, op):
+                    consumed.add((id(c), name))   # an earlier row wrote this target; its value stands for this one
+                    continue
+                src = prov.get((id(c), name))
+                try:
+                    out = value if fmt is None else fmt(value)
+                    if lim is not None:
+                        out = lim(out)
+                except SkipValue as e:
+                    skipped_value(op, src, e)
+                    continue
+                except TransformError as e:
+                    raise EngineError(str(e), row, src[0] if src else None, row.cname) from None
+                status, conts = FILLED, None
+            else:
+                if simple and quiet:
+                    continue
+                got = resolve(op, ctx, made, item)
+                if got is None:
+                    continue
+                out, status, conts, src, value = got
+            el = ctx
+            for key, tag, attrs in chain:
+                e = made.get(key)
+                if e is None:
+                    e = made[key] = SubElement(el, tag, attrs)
+                el = e
+            if attr:
+                el.set(attr, out)
+                node = (el, attr)
+            else:
+                el.text = out
+                node = el
+            if conts is None:
+                consumed.add((id(c), name))
+            else:
+                for cc, n in zip(conts, row.canonical):
+                    consumed.add((id(cc), n))
+            before = ""
+            if status is FILLED:
+                if src is not None:
+                    if src[1] != out:
+                        status, before = CONVERTED, src[1]
+                elif value is not None and value != out:
+                    status, before = CONVERTED, value
+            entries.append((node, row, status, out, src, before))
+
+    hmade: dict = {}            # the root's elements by path prefix
+    for entry in plan.top:
+        if entry[0] == "fields":
+            fill(entry[1], root, hmade, None)
+            continue
+        _, row, grp, gops = entry
+        items = doc.get(grp.canonical) or ()
+        present = set().union(*items)   # a quiet row of a field no item has would only be looked at and passed
+        ops = [x for x in gops if (not x.when_header or header_ok(x.row))
+               and not (x.quiet and x.simple and x.src == _FROM_ITEM and x.name not in present)]
+        if grp.canonical == "GoodsItem" and fan_item is not None and table.fanout_row is not None \
+                and table.fanout_row.args.get("link") == "yes":
+            items = _linked(items, fan_item)
+        parents, (gkey, gtag, gattrs) = plan.gkeys[id(row)]
+        for pos[0], item in enumerate(items, 1):
+            if row.when:
+                if not _holds(row.when, item, doc):
+                    continue
+                for c in row.when:            # the item's category is expressed by where it is written
+                    if isinstance(c, Condition) and c.field in item:
+                        consumed.add((id(item), c.field))
+            el = SubElement(make(root, hmade, parents), gtag, gattrs)
+            hmade.setdefault(gkey, el)
+            fill(ops, el, {}, item)
+            if not len(el) and not el.text and not el.attrib:
+                if hmade.get(gkey) is el:
+                    del hmade[gkey]
+                el.getparent().remove(el)
+    return WriteResult(root.getroottree(), entries, consumed)
 
 
 def _linked(items, container: dict):

@@ -21,7 +21,7 @@ from lxml import etree
 
 from . import canonical as cm
 from .codes import CodeTables, default_codes
-from .mapping_engine import CONVERTED, DEFAULTED, EMPTY, FILLED, EngineError, _holds, read, write
+from .mapping_engine import CONVERTED, DEFAULTED, EMPTY, FILLED, EngineError, Source, WriteResult, _holds, read, write
 from .mapping_table import MappingTable, load_tables
 from .registry import Registry, default_registry
 from .validate import Validator, default_validator
@@ -57,10 +57,24 @@ class MappingReport:
     source: str
     target: str
     documents: int = 1
-    fields: list = field(default_factory=list)       # per written target field (lazy: engine Written objects)
+    _parts: list = field(default_factory=list)       # (document number, WriteResult or one report entry)
+    _fields: list | None = None
     _drop: list = field(default_factory=list)        # (kind, node_or_name, value, reason)
     _pending: list = field(default_factory=list)     # callables giving more entries, resolved on first use
     _dict: dict | None = None
+
+    @property
+    def fields(self) -> list:
+        """(document number, entry) per written target field: engine Written objects, made on first use."""
+        if self._fields is None:
+            out: list = []
+            for n, part in self._parts:
+                if isinstance(part, WriteResult):
+                    out.extend((n, w) for w in part.written)
+                else:
+                    out.append((n, part))
+            self._fields = out
+        return self._fields
 
     @property
     def dropped(self) -> list:
@@ -208,7 +222,7 @@ class Translator:
     def to_canonical(self, tree) -> tuple[str, cm.Canonical, dict, list]:
         """(source type, canonical document, provenance, source elements no row reads)."""
         source_id, doc, prov, unread, _ = self._read(tree)
-        return source_id, doc, prov, unread()
+        return source_id, doc, {k: Source(*v) for k, v in prov.items()}, unread()
 
     def _read(self, tree, skip=frozenset()) -> tuple[str, cm.Canonical, dict, list, list]:
         root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
@@ -254,7 +268,7 @@ class Translator:
             self._check(out, target_id, None)
             report.documents = 1
             for (_, name), src in prov.items():
-                report.fields.append((1, _CanonicalEntry(name, src)))
+                report._parts.append((1, _CanonicalEntry(name, Source(*src))))
             return TranslationResult([out], target_id, report, doc)
         table = self.tables[target_id]
         if table.pivot != doc.root:
@@ -273,10 +287,10 @@ class Translator:
             except EngineError as e:
                 raise TranslationError(f"cannot write {target_id}: {e.message}", e.row.where if e.row else None,
                                        e.field, code="target-value") from None
-            self._check(res.tree, target_id, res.written)
+            self._check(res.tree, target_id, res)
             documents.append(res.tree)
             consumed |= res.consumed
-            report.fields.extend((n, w) for w in res.written)
+            report._parts.append((n, res))
         report.documents = len(documents)
         self._dropped(doc, prov, consumed, report, target_id)
         return TranslationResult(documents, target_id, report, doc)
@@ -287,8 +301,8 @@ class Translator:
         used_nodes = set()
         for key in consumed:
             src = prov.get(key)
-            if src is not None and src.node is not None:
-                used_nodes.add(id(src.node[0] if isinstance(src.node, tuple) else src.node))
+            if src is not None and src[0] is not None:
+                used_nodes.add(id(_node(src)))
 
         def visit(container: dict):
             for name, value in container.items():
@@ -301,17 +315,16 @@ class Translator:
                 src = prov.get((id(container), name))
                 if src is not None and _node(src) is not None and id(_node(src)) in used_nodes:
                     continue
-                report._drop.append(("canonical", src if src is not None and src.node is not None else name,
-                                       src.raw if src else value,
-                                       f"{target_id} has no field for {name}"))
+                report._drop.append(("canonical", Source(*src) if src is not None and src[0] is not None else name,
+                                     src[1] if src else value, f"{target_id} has no field for {name}"))
         visit(doc)
 
-    def _check(self, tree, target_id: str, written) -> None:
+    def _check(self, tree, target_id: str, res: WriteResult | None) -> None:
         rep = self.validator.validate(tree, target_id)
         if rep.valid:
             return
         first = rep.errors[0]
-        row, fld = self._blame(first, written)
+        row, fld = self._blame(first, res.written if res is not None else None)
         raise TranslationError(f"the {target_id} output is not valid: {first.code}: {first.message} at {first.path}",
                                row, fld, code="output-invalid", issues=rep.errors)
 
@@ -388,7 +401,8 @@ class _CanonicalEntry:
 
 
 def _node(src):
-    return src.node[0] if isinstance(src.node, tuple) else src.node
+    """The source element of a provenance tuple (node, raw, row, value)."""
+    return src[0][0] if isinstance(src[0], tuple) else src[0]
 
 
 def _select(table: MappingTable, doc: cm.Canonical) -> bool:
