@@ -46,11 +46,12 @@ def documents(n: int, start: int) -> list[bytes]:
                          f"<ICN>{make_declaration_number(10, start + i)}</ICN>".encode()) for i in range(n)]
 
 
-def config(tmp: Path, pki: Path, endpoints_url: str, workers: int = 1) -> str:
+def config(tmp: Path, pki: Path, endpoints_url: str, workers: int = 1, processes: int = 0) -> str:
     return f"""
 [server]
 workers = {workers}
 pipeline_threads = 4
+pipeline_processes = {processes}
 [store]
 url = "sqlite:///{tmp / 'bench.db'}"
 synchronous = "FULL"
@@ -207,6 +208,7 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=100.0, help="messages/s of the latency run")
     ap.add_argument("--seconds", type=float, default=5.0, help="length of the latency run")
     ap.add_argument("--workers", type=int, default=1, help="hub server processes (server.workers)")
+    ap.add_argument("--processes", type=int, default=0, help="pipeline worker processes (server.pipeline_processes)")
     a = ap.parse_args()
     from signing.devpki import init_dev_pki
     with tempfile.TemporaryDirectory() as td:
@@ -223,7 +225,7 @@ def main() -> int:
                                "--hub-cert", str(pki / "hub.pem")], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cfg = tmp / "edihub.toml"
-        cfg.write_text(config(tmp, pki, f"http://127.0.0.1:{ep_port}", a.workers))
+        cfg.write_text(config(tmp, pki, f"http://127.0.0.1:{ep_port}", a.workers, a.processes))
         hub = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--config", str(cfg), "--port",
                                 str(hub_port), "--log-level", "error"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -27,6 +27,7 @@ class ServerCfg:
     body_read_timeout: float = 30.0   # seconds to receive a whole request body (slow-loris defence); 0 = none
     max_depth: int = 64
     pipeline_threads: int = 4
+    pipeline_processes: int = 0   # > 0: parse/validate/translate/sign in this many worker processes (routing.procpool)
     workers: int = 1              # server processes; one of them (the delivery-lock holder) delivers
     demo_endpoints: bool = False
     public_url: str = ""
@@ -255,6 +256,8 @@ def load_config(path: str | Path | None = None, *, env: dict | None = None, text
         raise ConfigError(f"unknown section(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_SECTIONS))}")
 
     server = _section(ServerCfg, data.get("server", {}), "server")
+    if server.pipeline_processes < 0 or server.pipeline_threads < 1:
+        raise ConfigError("server.pipeline_processes: must be >= 0; server.pipeline_threads: must be >= 1")
     store = _section(StoreCfg, data.get("store", {}), "store")
     if store.synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
         raise ConfigError("store.synchronous: one of FULL, NORMAL, EXTRA")

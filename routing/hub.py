@@ -14,7 +14,7 @@ from typing import Callable
 
 from . import states as S
 from .config import Config
-from .pipeline import NotAllowed, Pipeline, digest
+from .pipeline import Pipeline, digest
 from .store import DuplicateMessage, NewDelivery, NewMessage, Store, new_id
 
 
@@ -47,8 +47,9 @@ class SubmitResult:
 
 class Hub:
     def __init__(self, cfg: Config, store: Store, pipeline: Pipeline, *, clock: Callable[[], float] = time.time,
-                 on_queued: Callable[[], None] | None = None, receipts=None):
+                 on_queued: Callable[[], None] | None = None, receipts=None, procs=None):
         self.cfg = cfg
+        self.procs = procs                 # routing.procpool.PipelineProcesses, or None: the pipeline runs here
         self.store = store
         self.pipeline = pipeline
         self.clock = clock
@@ -68,25 +69,21 @@ class Hub:
             message_id = message_id.strip() or None
             if message_id and len(message_id) > 200:
                 raise HubError("message-id-too-long", "the message id is longer than 200 characters")
-        # identify first: authorisation and the duplicate pre-check need the format and business key
-        mt = None
-        if tree is None:
-            tree, mt, err = self.pipeline.parse_and_identify(raw)
+        if tree is None and self.procs is not None:
+            # the pure steps in a worker process; the duplicate check follows here, before anything is stored
+            prep = self.procs.prepare(partner, raw, now, hints)
+            if prep.format is not None and prep.not_allowed is None:
+                prep.existing = self.store.find_active(partner.id, message_id, prep.format, prep.business_key)
         else:
-            mt = self.pipeline.validator.registry.detect(tree.getroot())
-            err = None
-        if err is None and mt is not None:
-            try:
-                self.pipeline.check_allowed(partner, mt.id)
-            except NotAllowed as e:
-                self.refuse(channel, e.code, e.message, partner.id, remote, raw, now)
-                raise HubError(e.code, e.message, status=403) from None
-            key = mt.key_of(tree.getroot())
-            existing = self.store.find_active(partner.id, message_id, mt.id, key)
-            if existing:
-                return self._existing(existing)
-        res = self.pipeline.run(raw, partner, now, hints, tree=tree, mt=mt) if err is None else \
-            self.pipeline.run(raw, partner, now, hints)
+            prep = self.pipeline.prepare(partner, raw, now, hints, tree=tree, existing=lambda fmt, key:
+                                         self.store.find_active(partner.id, message_id, fmt, key))
+        if prep.not_allowed is not None:
+            code, text = prep.not_allowed
+            self.refuse(channel, code, text, partner.id, remote, raw, now)
+            raise HubError(code, text, status=403)
+        if prep.existing:
+            return self._existing(prep.existing)
+        res = prep.result
         mid = new_id()
         msg = NewMessage(mid, partner.id, message_id, res.format, res.business_key, raw, res.digest, res.state,
                          res.transitions, res.validation, hints, res.error,

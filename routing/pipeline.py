@@ -49,6 +49,16 @@ class PipelineResult:
         return "; ".join(f"{i.code}: {i.message}" for i in self.issues[:5]) or None
 
 
+@dataclass
+class Prepared:
+    """The steps of a submission before the store: what was identified, and the pipeline's result."""
+    format: str | None                      # the identified message type (None: not XML / not identified)
+    business_key: str | None
+    not_allowed: tuple[str, str] | None = None   # (code, message): the partner may not send this type
+    existing: str | None = None             # an accepted message with the same keys (from the `existing` check)
+    result: PipelineResult | None = None    # None when not allowed or a duplicate
+
+
 class NotAllowed(Exception):
     """The partner may not send this message type (authorisation, not validation)."""
 
@@ -113,8 +123,34 @@ class Pipeline:
             return None, None, e
         return tree, self.validator.registry.detect(tree.getroot()), None
 
+    def prepare(self, partner: Partner, raw: bytes, now: float, hints: dict | None = None, *, tree=None,
+                existing: Callable | None = None) -> Prepared:
+        """Parse once and identify (authorisation and the duplicate check need the format and business key),
+        authorise, then run. `existing(format, key)` -> id of an accepted twin, asked before the pipeline runs
+        (None: not asked; the caller checks). Pure apart from what `existing` reads."""
+        mt = key = err = None
+        if tree is None:
+            tree, mt, err = self.parse_and_identify(raw)
+        else:
+            mt = self.validator.registry.detect(tree.getroot())
+        if err is not None:
+            return Prepared(None, None, result=self.run(raw, partner, now, hints))
+        if mt is not None:
+            try:
+                self.check_allowed(partner, mt.id)
+            except NotAllowed as e:
+                return Prepared(mt.id, None, not_allowed=(e.code, e.message))
+            key = mt.key_of(tree.getroot())
+            twin = existing(mt.id, key) if existing is not None else None
+            if twin:
+                return Prepared(mt.id, key, existing=twin)
+        return Prepared(mt.id if mt is not None else None, key,
+                        result=self.run(raw, partner, now, hints, tree=tree, mt=mt,
+                                        key=(mt.id, key) if mt is not None else None))
+
     def run(self, raw: bytes, partner: Partner, now: float, hints: dict | None = None, *,
-            tree=None, mt=None) -> PipelineResult:
+            tree=None, mt=None, key: tuple | None = None) -> PipelineResult:
+        """key: (format id, business key) the caller already read from this tree (not read twice)."""
         d = digest(raw)
         res = PipelineResult(S.RECEIVED, None, None, d)
         res.transitions.append((None, S.RECEIVED, now, f"{len(raw)} bytes from {partner.id}, {d}"))
@@ -134,7 +170,7 @@ class Pipeline:
         if not report.valid:
             return self._reject(res, report.errors, now, "client")
         mt = self.validator.registry.get(report.format)
-        res.business_key = mt.key_of(root)
+        res.business_key = key[1] if key is not None and key[0] == mt.id else mt.key_of(root)
         res.transitions.append((S.RECEIVED, S.VALIDATED, now, f"valid {mt.id}"
                                 + (f", key {res.business_key}" if res.business_key else "")))
         res.facts = facts_of(mt.id, root, self.facts, hints)

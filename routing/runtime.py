@@ -113,14 +113,11 @@ def _translate_back(cfg: Config, store, pipeline):
     return back
 
 
-def build_runtime(cfg: Config, *, clock: Callable[[], float] = time.time, validator=None, translate=None,
-                  translate_error=(), signers=None, deliver=None, with_worker: bool = True,
-                  store: Store | None = None) -> Runtime:
+def build_pipeline(cfg: Config, *, validator=None, translate=None, translate_error=(), signers=None):
+    """The pure processing stage from a Config: validator, signers, Pipeline. Routes whose signing section cannot
+    be loaded send unsigned (with a warning) rather than failing every message. Used by build_runtime and by
+    each pipeline worker process (routing.procpool). -> (cfg, pipeline, warnings, signers)"""
     warnings: list[str] = []
-    done = ensure_pki(cfg)
-    if done:
-        warnings.append(done)
-    cfg = ensure_demo_tokens(cfg)
     if validator is None:
         from translator.validate import default_validator
         validator = default_validator()
@@ -130,11 +127,29 @@ def build_runtime(cfg: Config, *, clock: Callable[[], float] = time.time, valida
     for r in cfg.routes.values():
         if r.profile and r.profile not in signers:
             warnings.append(f"routes.{r.id}: signing section {r.profile!r} is not loaded; the route sends unsigned")
-    # routes whose profile could not be loaded send unsigned rather than failing every message
     if any(r.profile and r.profile not in signers for r in cfg.routes.values()):
         from dataclasses import replace
         cfg = replace(cfg, routes={k: (replace(r, profile="") if r.profile and r.profile not in signers else r)
                                    for k, r in cfg.routes.items()})
+    pipeline = Pipeline(cfg, validator, translate=translate, signers=signers, translate_error=translate_error)
+    return cfg, pipeline, warnings, signers
+
+
+def build_runtime(cfg: Config, *, clock: Callable[[], float] = time.time, validator=None, translate=None,
+                  translate_error=(), signers=None, deliver=None, with_worker: bool = True,
+                  store: Store | None = None, processes: bool = True) -> Runtime:
+    """processes=False: no pipeline worker processes whatever server.pipeline_processes says (a process that
+    does not accept submissions: the delivery process, the supervisor of several accepting processes)."""
+    warnings: list[str] = []
+    done = ensure_pki(cfg)
+    if done:
+        warnings.append(done)
+    cfg = ensure_demo_tokens(cfg)
+    injected = validator is not None or translate is not None or signers is not None
+    cfg, pipeline, w, signers = build_pipeline(cfg, validator=validator, translate=translate,
+                                               translate_error=translate_error, signers=signers)
+    warnings.extend(w)
+    validator = pipeline.validator
     endpoint_cfgs = {}
     try:
         from .endpoints import EndpointConfigError, load_endpoints
@@ -152,7 +167,6 @@ def build_runtime(cfg: Config, *, clock: Callable[[], float] = time.time, valida
                                lease_seconds=cfg.store.lease_seconds, pool_size=cfg.store.pool_size)
         except ValueError as e:
             raise ConfigError(str(e)) from None
-    pipeline = Pipeline(cfg, validator, translate=translate, signers=signers, translate_error=translate_error)
     for fmt in cfg.facts:
         if fmt not in validator.registry.types:
             warnings.append(f"facts.{fmt}: format not installed; routes on it will not match")
@@ -165,7 +179,16 @@ def build_runtime(cfg: Config, *, clock: Callable[[], float] = time.time, valida
         back = _translate_back(cfg, store, pipeline) if any(r.translate_back for r in cfg.routes.values()) else None
         worker = DeliveryWorker(cfg, store, endpoint_cfgs, clock=clock, deliver=deliver, translate_back=back,
                                 receipts=receipts if cfg.hub.receipts == "eager" else None)
-    hub = Hub(cfg, store, pipeline, clock=clock, on_queued=worker.wake if worker else None, receipts=receipts)
+    procs = None
+    if processes and cfg.server.pipeline_processes > 0:
+        if injected:
+            warnings.append("server.pipeline_processes: ignored (validator/translate/signers were passed in)")
+        else:
+            from .procpool import PipelineProcesses
+            procs = PipelineProcesses(cfg, cfg.server.pipeline_processes, pipeline)
+            procs.warm_up()
+    hub = Hub(cfg, store, pipeline, clock=clock, on_queued=worker.wake if worker else None, receipts=receipts,
+              procs=procs)
     for w in warnings:
         log.warning("%s", w)
     db = cfg.sqlite_path()

@@ -35,7 +35,7 @@ def serve(config_path=None, host=None, port=None, log_level="info") -> int:
     t0 = time.monotonic()
     try:
         cfg = load_config(config_path)
-        rt = build_runtime(cfg)
+        rt = build_runtime(cfg, processes=cfg.server.workers <= 1)   # several workers: each has its own
         freeze_startup_objects()
     except ConfigError as e:
         print(f"edihub: configuration error: {e}", file=sys.stderr)
@@ -79,6 +79,8 @@ def serve(config_path=None, host=None, port=None, log_level="info") -> int:
     finally:
         if stop_demo:
             stop_demo()
+        if rt.hub.procs is not None:
+            rt.hub.procs.close()
         rt.store.close()
     return 0
 
@@ -130,7 +132,7 @@ def delivery_main(config_path: str) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     _tune_threads()
-    rt = build_runtime(load_config(config_path or None))
+    rt = build_runtime(load_config(config_path or None), processes=False)
     freeze_startup_objects()
 
     async def run():

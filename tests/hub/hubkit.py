@@ -18,12 +18,13 @@ OPERATOR = "test-operator-token-000"
 
 
 def config_text(tmp: Path, pki: Path, endpoints: str, *, max_attempts=4, backoff=0.05, extra="",
-                routes=None, store=None, concurrency=4, receipts="on-demand") -> str:
+                routes=None, store=None, concurrency=4, receipts="on-demand", pipeline_processes=0) -> str:
     routes = routes if routes is not None else DEFAULT_ROUTES
     return f"""
 [server]
 max_body_bytes = 200000
 pipeline_threads = 4
+pipeline_processes = {pipeline_processes}
 [store]
 url = "sqlite:///{store or tmp / 'hub.db'}"
 [delivery]
@@ -117,6 +118,8 @@ class ServedHub:
 
     def stop(self):
         self._served.stop()
+        if self.runtime.hub.procs is not None:
+            self.runtime.hub.procs.close()
         self.runtime.store.close()
 
     def headers(self, token=TOKEN, **extra):

@@ -1,0 +1,56 @@
+"""server.pipeline_processes: the pure pipeline runs in worker processes; what senders and the store see is the
+same as with the in-process pipeline (acceptance after commit, full audit trail, rejections with every issue,
+refusals, duplicates), and a worker that dies does not cost a submission."""
+from __future__ import annotations
+
+import os
+import signal
+
+from hubkit import OTHER_TOKEN, sample
+
+IDA = "vnaccs/ida_haiphong_valves_1line.xml"
+IDA2 = "vnaccs/ida_catlai_electronics_22lines.xml"
+SIV = "siveca/registration_shanghai_asuncion_1line.xml"
+
+
+def test_submissions_through_worker_processes_behave_as_in_process(hub_factory, sim):
+    hub = hub_factory(pipeline_processes=1)
+    assert hub.runtime.hub.procs is not None
+    r = hub.submit(sample(IDA), message_id="P-1")
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["format"] == "vnaccs:IDA" and body["business_key"] == "100574219060"
+    st = hub.wait_state(body["message_id"], "acknowledged")
+    assert [h["to"] for h in st["history"] if h["delivery"] is None] == \
+        ["received", "validated", "translated", "signed", "queued", "acknowledged"]
+    assert sim.stats("vnaccs")["signature"]["verified"] == 1
+    out = hub.runtime.store.documents(body["message_id"], "outbound")[0]
+    assert b"Signature" in out["data"] and out["evidence"]["profile"] == "default"
+    # duplicates: by partner message id and by business key
+    again = hub.submit(sample(IDA), message_id="P-1")
+    assert again.status_code == 200 and again.json()["message_id"] == body["message_id"]
+    assert hub.submit(sample(IDA)).json()["message_id"] == body["message_id"]
+    # invalid: every issue with code and path; not XML; not authorised (logged as a refusal)
+    bad = sample(IDA).replace(b"<ICN>100574219060</ICN>", b"<ICN>12</ICN>").replace(b"<CH>03CC</CH>", b"<CH>?</CH>")
+    r = hub.submit(bad)
+    assert r.status_code == 422
+    assert {i["path"] for i in r.json()["error"]["issues"]} >= {"/IDA/ICN", "/IDA/CH"}
+    r = hub.submit(b"<not-closed>")
+    assert r.status_code == 422 and r.json()["error"]["issues"][0]["code"] == "xml-malformed"
+    r = hub.submit(sample(SIV), token=OTHER_TOKEN)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "not-authorised"
+    assert "not-authorised" in [x["code"] for x in hub.runtime.store.refusals()]
+
+
+def test_a_worker_process_that_dies_costs_no_submission(hub_factory, sim):
+    hub = hub_factory(pipeline_processes=1)
+    procs = hub.runtime.hub.procs
+    (pid,) = list(procs._pool._processes)
+    os.kill(pid, signal.SIGKILL)
+    r = hub.submit(sample(IDA2))
+    assert r.status_code == 202, r.text
+    hub.wait_state(r.json()["message_id"], "acknowledged")
+    # the pool was started again and serves the next one
+    r2 = hub.submit(sample(IDA))
+    assert r2.status_code == 202, r2.text
+    assert pid not in procs._pool._processes
