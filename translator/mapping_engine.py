@@ -128,7 +128,7 @@ _ITEM, _FAN, _DOC, _DOC_FIRST = 0, 1, 2, 3
 
 class _ROp(NamedTuple):
     """One reading row, compiled for one context. `simple`: one canonical field, not const/join: the engine's fast
-    path; other rows go through the general `apply`."""
+    path; other rows go through the general `apply`. Plans hold these as plain tuples (unpacked at tuple speed)."""
     row: Row
     attr: str | None       # final @attribute of the path
     conv: object           # bound to_canonical, None when it returns the value unchanged
@@ -185,7 +185,7 @@ def _plan(rows: list[Row], skip, in_group: bool, fan) -> _ReadPlan:
         t = r.transform
         simple = len(r.canonical) == 1 and not isinstance(t, Join) and t.name != "const"
         conv = None if _identity(t.to_canonical, Transform) else t.to_canonical
-        return _ROp(r, r.path.attr, conv, r.canonical[0] if r.canonical else "", mode, simple)
+        return tuple(_ROp(r, r.path.attr, conv, r.canonical[0] if r.canonical else "", mode, simple))
 
     checked = {id(r) for r in check}
 
@@ -294,7 +294,7 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
             ok = hcache[id(row)] = _holds(row.when, item, doc)
         return ok
 
-    def take(op: _ROp, el, text: str, ctx, item: dict | None, targets: tuple) -> None:
+    def take(op: tuple, el, text: str, ctx, item: dict | None, targets: tuple) -> None:
         """One compiled row on the element it reads (the fast path of `apply`). targets: the dict of each mode."""
         row, attr, conv, name, mode, simple = op
         if not simple:
@@ -365,9 +365,10 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
             if not r.when:
                 apply(r, None, ctx, item)
         for op, el, text in later:
-            if not op.simple:
-                apply(op.row, el, ctx, item)
-            elif holds(op.row, item):
+            row, _, _, _, _, simple = op
+            if not simple:
+                apply(row, el, ctx, item)
+            elif holds(row, item):
                 take(op, el, text, ctx, item, targets)
         for r in tail:
             if r.when:
@@ -434,7 +435,8 @@ _FROM_DOC, _FROM_FAN, _FROM_ITEM = 0, 1, 2
 
 class _WOp(NamedTuple):
     """One writing row, compiled once per table. `simple`: one canonical field, a value transform (not const, now,
-    position, join, list): the fast path; other rows and empty values go through the general `put`."""
+    position, join, list): the fast path; other rows and empty values go through the general `resolve`. Plans hold
+    these as plain tuples (unpacked at tuple speed)."""
     row: Row
     simple: bool
     name: str              # first canonical field
@@ -482,8 +484,9 @@ def _write_plan(table: MappingTable) -> _WritePlan:
         lim = t.limit if (t.match is not None or t.maxlen is not None) else None
         ch = chain(r.path) if r.path is not None else ()
         quiet = not r.default and not r.required and (r.has_fallback or r.all_ext)
-        return _WOp(r, simple, r.canonical[0] if r.canonical else "", src, r.when, r.when_header, fmt, lim, ch,
-                    ch[-1][0] if ch else -1, r.path.attr if r.path is not None else None, r.is_fallback, quiet)
+        return tuple(_WOp(r, simple, r.canonical[0] if r.canonical else "", src, r.when, r.when_header, fmt, lim,
+                          ch, ch[-1][0] if ch else -1, r.path.attr if r.path is not None else None, r.is_fallback,
+                          quiet))
 
     top: list = []
     gkeys: dict = {}
@@ -535,12 +538,12 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
             el = e
         return el
 
-    def occupied(made: dict, op: _WOp) -> bool:
-        el = made.get(op.leaf)
+    def occupied(made: dict, leaf: int, attr: str | None) -> bool:
+        el = made.get(leaf)
         if el is None:
             return False
-        if op.attr:
-            return bool(el.get(op.attr))
+        if attr:
+            return bool(el.get(attr))
         return bool(el.text) or len(el) > 0
 
     def container(src: int, item: dict | None) -> dict:
@@ -550,16 +553,17 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
             return fan_item
         return item or {}
 
-    def resolve(op: _WOp, ctx, made: dict, item: dict | None):
+    def resolve(op: tuple, ctx, made: dict, item: dict | None):
         """Any row (the general path; its condition already holds): None when nothing is to be written, else
         (value to write, status, containers, source, first canonical value)."""
+        op = _WOp._make(op)
         row = op.row
         t = row.transform
         if isinstance(t, List):
             items = doc.get(row.groups[0]) or ()
             parts = [t.inner.join(v for v in (it.get(n) or "" for n in row.canonical) if v) for it in items]
             joined = t.sep.join(p for p in parts if p)
-            if joined and not occupied(made, op):
+            if joined and not occupied(made, op.leaf, op.attr):
                 for it in items:
                     for n in row.canonical:
                         consumed.add((id(it), n))
@@ -579,7 +583,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
         if t.name == "position" and not any(values):
             values = [str(pos[0])]
         if t.name not in ("now", "const") and not any(values):
-            occ = row.is_fallback and occupied(made, op)
+            occ = row.is_fallback and occupied(made, op.leaf, op.attr)
             if row.default and not occ:
                 pass                                      # written below as defaulted
             elif occ or row.has_fallback:
@@ -592,7 +596,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
                 if not row.all_ext:
                     entries.append((None, row, EMPTY, "", None, ""))
                 return None
-        elif row.is_fallback and occupied(made, op):
+        elif row.is_fallback and occupied(made, op.leaf, op.attr):
             # a fallback row: an earlier row already wrote this target; its value stands for these fields too
             for c, n in zip(conts, row.canonical):
                 consumed.add((id(c), n))
@@ -614,14 +618,13 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
                 out = t.to_format(values[0])
             out = t.limit(out)
         except SkipValue as e:
-            skipped_value(op, src, e)
+            skipped_value(row, src, e)
             return None
         except TransformError as e:
             raise EngineError(str(e), row, src[0] if src else None, row.cname) from None
         return out, status, conts, src, values[0] if values else None
 
-    def skipped_value(op: _WOp, src, e: SkipValue) -> None:
-        row = op.row
+    def skipped_value(row: Row, src, e: SkipValue) -> None:
         if row.required and not row.has_fallback:
             raise EngineError(f"required target field {row.path.text}: {e}", row, src[0] if src else None,
                               row.cname) from None
@@ -641,7 +644,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
             c = by_src[src_kind]
             value = c.get(name) if simple else None
             if value:
-                if is_fallback and occupied(made, op):
+                if is_fallback and occupied(made, leaf, attr):
                     consumed.add((id(c), name))   # an earlier row wrote this target; its value stands for this one
                     continue
                 src = prov.get((id(c), name))
@@ -650,7 +653,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
                     if lim is not None:
                         out = lim(out)
                 except SkipValue as e:
-                    skipped_value(op, src, e)
+                    skipped_value(row, src, e)
                     continue
                 except TransformError as e:
                     raise EngineError(str(e), row, src[0] if src else None, row.cname) from None
@@ -696,8 +699,8 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
         _, row, grp, gops = entry
         items = doc.get(grp.canonical) or ()
         present = set().union(*items)   # a quiet row of a field no item has would only be looked at and passed
-        ops = [x for x in gops if (not x.when_header or header_ok(x.row))
-               and not (x.quiet and x.simple and x.src == _FROM_ITEM and x.name not in present)]
+        ops = [x for x in gops if (not x[5] or header_ok(x[0]))          # x: a _WOp as a tuple
+               and not (x[12] and x[1] and x[3] == _FROM_ITEM and x[2] not in present)]   # quiet, simple, item
         if grp.canonical == "GoodsItem" and fan_item is not None and table.fanout_row is not None \
                 and table.fanout_row.args.get("link") == "yes":
             items = _linked(items, fan_item)
