@@ -125,3 +125,47 @@ def test_iso_tables_come_from_pycountry(home):
     assert codes["iso3166_alpha2"]["VN"]["alpha_3"] == "VNM"
     assert codes["iso3166_alpha3"]["PRY"]["alpha_2"] == "PY"
     assert "CNY" in codes["iso4217_alpha"] and "156" in codes["iso4217_numeric"]
+
+
+# -- code lists the XSD enforces -----------------------------------------------------------------------------------
+ENUM_MODE = '<xs:element name="Mode"><xs:simpleType><xs:restriction base="xs:string">{}</xs:restriction></xs:simpleType></xs:element>'
+
+
+def _with_mode_enum(home, codes):
+    facets = "".join(f'<xs:enumeration value="{c}"/>' for c in codes)
+    (home / "xsd" / "toy" / "order.xsd").write_text(
+        XSD.replace('<xs:element name="Mode" type="xs:string"/>', ENUM_MODE.format(facets)))
+    return Validator(Registry(home / "xsd"), CodeTables(home / "codes"))
+
+
+def test_xsd_enumeration_equal_to_the_table_replaces_the_lookup(home):
+    v = _with_mode_enum(home, ["A", "S"])
+    assert [cf.path for cf in v.schema_checked["toy:Order"]] == ["t:Mode"]
+    assert v.validate_bytes(doc())[0].valid
+    # a code the table lacks: still code-unknown naming field and table, not the schema's enumeration error
+    report, _ = v.validate_bytes(doc(mode="X"))
+    assert [(i.code, i.path, i.message) for i in report.errors] == [
+        ("code-unknown", "/Order/Mode", "Mode: 'X' is not in code table toy_mode")]
+    # and together with other schema errors every error is still reported
+    items = "<Item><Qty>x</Qty><Country>ZZ</Country></Item>"
+    got = sorted((i.code, i.path) for i in v.validate_bytes(doc(items, mode="X"))[0].errors)
+    assert got == [("code-unknown", "/Order/Item/Country"), ("code-unknown", "/Order/Mode"),
+                   ("xsd-datatype", "/Order/Item/Qty")]
+
+
+def test_xsd_without_the_table_keeps_the_python_lookup(home):
+    # an enumeration that is not exactly the table (an official XSD with its own list, or none at all)
+    v = _with_mode_enum(home, ["A", "S", "X"])
+    assert v.schema_checked["toy:Order"] == frozenset()
+    assert v.validate_bytes(doc(mode="X"))[0].codes() == {"code-unknown"}
+    (home / "xsd" / "toy" / "order.xsd").write_text(XSD)
+    plain = Validator(Registry(home / "xsd"), CodeTables(home / "codes"))
+    assert plain.schema_checked["toy:Order"] == frozenset()
+    assert plain.validate_bytes(doc(mode="X"))[0].codes() == {"code-unknown"}
+
+
+def test_blank_padded_code_keeps_its_schema_error(home):
+    """' S' is S for the look-up (it strips), so no code-unknown; the schema's own error stays."""
+    v = _with_mode_enum(home, ["A", "S"])
+    report, _ = v.validate_bytes(doc(mode=" S"))
+    assert report.codes() == {"xsd-enumeration"}

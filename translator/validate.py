@@ -2,6 +2,14 @@
 
 Every error is reported, not just the first, each with a stable code, a message, a readable path and the line.
 When the XSD fails, lxml's positional paths are resolved against the tree and renamed into readable ones.
+
+Code fields (`code_fields` of formats.toml) are looked up in their code table in Python, except where the
+format's XSD itself lists exactly that table as the enumeration of the field's type (edihub's generated PRC
+schema does, see xsd/prc/build_xsd.py): that is found out at start-up by reading the schema, and on a document
+the XSD accepted such a look-up cannot fail, so it is skipped. An official XSD dropped in without the
+enumerations gets the Python look-ups again. When the XSD fails, every field is looked up in Python as before,
+and the schema's own enumeration error for a code the table lacks gives way to the clearer `code-unknown`
+issue naming the field and the table.
 """
 from __future__ import annotations
 
@@ -42,6 +50,8 @@ _XSD_CODES = {
 
 # only namespace URIs in braces, not pattern quantifiers such as {3} or {1,2}
 _CLARK = re.compile(r"\{[^{}\s]*[:/][^{}\s]*\}")
+_XS = "{http://www.w3.org/2001/XMLSchema}"
+_STEP = re.compile(r"(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*)")
 
 
 @dataclass(frozen=True)
@@ -63,9 +73,12 @@ class Validator:
         self.codes = codes or default_codes()
         for fam in self.registry.families.values():
             load_rule_module(fam.rules_module)
+        # message type id -> the code fields whose table the XSD enforces as an enumeration
+        self.schema_checked: dict[str, frozenset[CodeField]] = {}
         for mt in self.registry.types.values():
             for cf in mt.code_fields:
                 self.codes.table(cf.table)   # unknown table: fail at start-up, not per message
+            self.schema_checked[mt.id] = schema_checked_code_fields(mt, self.codes)
 
     # -- entry points --------------------------------------------------------------------------------------
     def validate_bytes(self, data: bytes, format: str | None = None,
@@ -99,31 +112,56 @@ class Validator:
         report = ValidationReport(mt.id)
         xsd_valid = mt.schema.validate(root)
         if not xsd_valid:
-            report.issues.extend(self._xsd_issues(mt.schema, root))
+            report.issues.extend(self._xsd_issues(mt.schema, root, mt if policy.rules else None))
         if policy.rules:
             report.issues.extend(self._rule_issues(mt, root, xsd_valid))
         return report
 
     # -- internals -----------------------------------------------------------------------------------------
-    def _xsd_issues(self, schema: etree.XMLSchema, root: etree._Element) -> list[Issue]:
+    def _xsd_issues(self, schema: etree.XMLSchema, root: etree._Element,
+                    mt: MessageType | None = None) -> list[Issue]:
+        """The schema's errors as issues. With `mt` (rules on), the code look-ups run in Python on this invalid
+        document and report a code missing from its table as code-unknown; the schema's enumeration error for
+        the same value is then left out, and so is one on a value that has another schema error already."""
         issues = []
         tree = root.getroottree()
-        for e in schema.error_log:
+        log = schema.error_log
+        checked = self._checked_elements(mt, root) if mt is not None else {}
+        for e in log:
             path = ""
+            hit = None
             if e.path:
                 try:
                     hit = tree.xpath(e.path)
                     path = readable_path(hit[0]) if hit else e.path
                 except etree.XPathError:
                     path = e.path
+            if checked and e.type_name == "SCHEMAV_CVC_ENUMERATION_VALID" and hit and hit[0] in checked:
+                value = (hit[0].text or "").strip()
+                if (value and value not in checked[hit[0]]) or any(
+                        o.path == e.path and o.type_name != e.type_name for o in log):
+                    continue
             code = _XSD_CODES.get(e.type_name, "xsd-invalid")
             issues.append(Issue(code, _clean(e.message), path, e.line or None, ERROR))
         return issues
 
+    def _checked_elements(self, mt: MessageType, root: etree._Element) -> dict:
+        """element -> its code table, for the code fields the XSD enforces."""
+        out = {}
+        for cf in self.schema_checked.get(mt.id, ()):
+            table = self.codes[cf.table]
+            for el in cf.xpath(root):
+                if isinstance(el, etree._Element):
+                    out[el] = table
+        return out
+
     def _rule_issues(self, mt: MessageType, root: etree._Element, xsd_valid: bool = True) -> list[Issue]:
         ctx = RuleContext(mt.namespaces, self.codes, mt)
         issues = []
+        skip = self.schema_checked.get(mt.id, ()) if xsd_valid else ()
         for cf in mt.code_fields:
+            if cf in skip:
+                continue     # the XSD passed and lists exactly this table: every value is a code of it
             table = self.codes[cf.table]
             for el in cf.xpath(root):
                 value = el.strip() if isinstance(el, str) else (el.text or "").strip()
@@ -153,6 +191,61 @@ class Validator:
                 continue
             issues.extend(found)
         return issues
+
+
+def schema_checked_code_fields(mt: MessageType, codes: CodeTables) -> frozenset[CodeField]:
+    """The code fields of `mt` whose values the XSD restricts to exactly their code table: the element the
+    field's path names (a plain child path) has a type whose enumeration is the table's codes, plus the empty
+    value at most (which the Python look-up skips too). Anything the reading does not recognise counts as not
+    enforced, so the Python look-up stays."""
+    try:
+        xsd = etree.parse(str(mt.xsd_path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+    except (OSError, etree.XMLSyntaxError):
+        return frozenset()
+    tns = xsd.get("targetNamespace") or ""
+    local_ns = tns if xsd.get("elementFormDefault") == "qualified" else ""
+    types = {st.get("name"): st for st in xsd.iterchildren(_XS + "simpleType")}
+    root_ns, _, root_name = mt.root[1:].rpartition("}") if mt.root.startswith("{") else ("", "", mt.root)
+    tops = [e for e in xsd.iterchildren(_XS + "element") if e.get("name") == root_name]
+    if root_ns != tns or len(tops) != 1:
+        return frozenset()
+    out = set()
+    for cf in mt.code_fields:
+        decl = tops[0]
+        for step in cf.path.split("/"):
+            m = _STEP.fullmatch(step.strip())
+            ns = (mt.namespaces.get(m.group(1)) if m.group(1) else "") if m else None
+            found = _child_decls(decl, m.group(2)) if m and ns == local_ns else []
+            decl = found[0] if len(found) == 1 else None
+            if decl is None:
+                break
+        values = _enumeration(decl, types) if decl is not None else None
+        if values is not None and values - {""} == set(codes.table(cf.table)):
+            out.add(cf)
+    return frozenset(out)
+
+
+def _child_decls(decl: etree._Element, name: str) -> list[etree._Element]:
+    """The local element declarations named `name` in the content of element declaration `decl`."""
+    found = []
+    for el in decl.iterdescendants(_XS + "element"):
+        if el.get("name") == name and next(el.iterancestors(_XS + "element")) is decl:
+            found.append(el)
+    return found
+
+
+def _enumeration(decl: etree._Element, types: dict) -> set[str] | None:
+    """The enumeration values of the element's simple type (named in this schema or inline), or None."""
+    type_name = decl.get("type")
+    if type_name is not None:
+        st = types.get(type_name) if ":" not in type_name else None
+    else:
+        st = decl.find(_XS + "simpleType")
+    restriction = st.find(_XS + "restriction") if st is not None else None
+    if restriction is None or restriction.get("base") is None:
+        return None
+    values = [e.get("value") for e in restriction.iterchildren(_XS + "enumeration")]
+    return set(values) if values else None
 
 
 def _pretty(tag: str) -> str:

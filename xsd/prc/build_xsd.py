@@ -100,6 +100,22 @@ ENUMS = {
 }
 
 
+# code fields whose XSD type forbids blanks (a pattern): the type also lists the table's codes as an enumeration,
+# so the schema engine checks the code list (the validator finds this at start-up and then skips its own look-up
+# of the field on documents the XSD accepted; a code missing from the list is still reported as code-unknown
+# with the field and the table). name -> (TYPES key the pattern comes from, table, may be empty, documentation)
+CODE_TYPES = {
+    "TradeModeCode": ("TradeMode", "prc_supervision_mode", False, "Supervision mode 监管方式 (prc_supervision_mode)."),
+    "CutModeCode": ("CutMode", "prc_levy_nature", True, "Levy nature 征免性质 (prc_levy_nature) or empty."),
+    "WrapTypeCode": ("WrapType", "prc_package_type", False, "Package type 包装种类 (prc_package_type)."),
+    "FeeMarkCode": ("Mark", "prc_freight_mark", True, "Freight mark 运费标记 (prc_freight_mark) or empty."),
+    "InsurMarkCode": ("Mark", "prc_insurance_mark", True, "Insurance mark 保险费标记 (prc_insurance_mark) or empty."),
+    "OtherMarkCode": ("Mark", "prc_other_mark", True, "Other charges mark 杂费标记 (prc_other_mark) or empty."),
+    "UnitCodeListed": ("UnitCode", "prc_unit", False, "Customs unit of measure (prc_unit)."),
+    "UnitCodeListedOpt": ("UnitCodeOpt", "prc_unit", True, "Customs unit of measure (prc_unit) or empty."),
+}
+
+
 def t(n: int, required: bool = False) -> str:
     """An anonymous text type of at most n characters (at least 1 when required)."""
     return f"text{n}{'r' if required else ''}"
@@ -122,17 +138,17 @@ HEAD = [
     ("ContrNo", [18], "合同协议号", "Contract / agreement number.", t(32), 0),
     ("CustomMaster", [], "申报地海关", "Customs office where the declaration is lodged (4-digit customs code); "
      "positions 1-4 of fields 1 and 2.", "CustomsCode", 1),
-    ("CutMode", [15], "征免性质", "Nature of levy/exemption (prc_levy_nature).", "CutMode", 0),
+    ("CutMode", [15], "征免性质", "Nature of levy/exemption (prc_levy_nature).", "CutModeCode", 0),
     ("DistinatePort", [21], "经停港 / 指运港", "Port of transit (import) / port of destination (export); "
      "port code.", t(10), 0),
     ("FeeCurr", [28], "运费币制", "Freight currency.", "CurrencyOpt", 0),
-    ("FeeMark", [28], "运费标记", "Freight mark: 1 rate, 2 per ton, 3 total (prc_freight_mark).", "Mark", 0),
+    ("FeeMark", [28], "运费标记", "Freight mark: 1 rate, 2 per ton, 3 total (prc_freight_mark).", "FeeMarkCode", 0),
     ("FeeRate", [28], "运费/率", "Freight amount or rate.", "Decimal", 0),
     ("GrossWet", [25], "毛重(千克)", "Gross weight in kg; below 1 kg write 1.", "RequiredDecimal", 1),
     ("IEDate", [5], "进出口日期", "Import/export date, YYYYMMDD.", "Date", 0),
     ("IEPort", [4], "进出境关别", "Customs of entry/exit (4-digit customs code).", "CustomsCode", 1),
     ("InsurCurr", [29], "保险费币制", "Insurance currency.", "CurrencyOpt", 0),
-    ("InsurMark", [29], "保险费标记", "Insurance mark: 1 rate, 3 total (prc_insurance_mark).", "Mark", 0),
+    ("InsurMark", [29], "保险费标记", "Insurance mark: 1 rate, 3 total (prc_insurance_mark).", "InsurMarkCode", 0),
     ("InsurRate", [29], "保险费/率", "Insurance amount or rate.", "Decimal", 0),
     ("LicenseNo", [16], "许可证号", "Licence number; at most one per declaration.", t(32), 0),
     ("ManualNo", [7], "备案号", "Record number (processing-trade manual, bonded account book, levy/exemption "
@@ -140,7 +156,7 @@ HEAD = [
     ("NetWt", [26], "净重(千克)", "Net weight in kg; below 1 kg write 1.", "RequiredDecimal", 1),
     ("NoteS", [32], "备注", "Notes (free text, incl. the fixed phrases of spec/prc.md §8.14).", t(500), 0),
     ("OtherCurr", [30], "杂费币制", "Other charges currency.", "CurrencyOpt", 0),
-    ("OtherMark", [30], "杂费标记", "Other charges mark: 1 rate, 3 total (prc_other_mark).", "Mark", 0),
+    ("OtherMark", [30], "杂费标记", "Other charges mark: 1 rate, 3 total (prc_other_mark).", "OtherMarkCode", 0),
     ("OtherRate", [30], "杂费/率", "Other charges amount or rate; negative for a deduction.", "SignedDecimal", 0),
     ("OwnerCode", [13], "消费使用单位 / 生产销售单位代码", "Customs code of the consuming/using unit (import) or "
      "producing/selling unit (export).", t(10), 0),
@@ -150,14 +166,14 @@ HEAD = [
     ("TradeCode", [3], "境内收发货人代码", "Domestic consignor/consignee customs code (10 characters).", t(10), 0),
     ("TradeCountry", [20], "启运国(地区) / 运抵国(地区)", "Country of departure (import) / destination (export).",
      "Country", 1),
-    ("TradeMode", [14], "监管方式", "Supervision mode (prc_supervision_mode); exactly one.", "TradeMode", 1),
+    ("TradeMode", [14], "监管方式", "Supervision mode (prc_supervision_mode); exactly one.", "TradeModeCode", 1),
     ("TradeName", [3], "境内收发货人名称", "Domestic consignor/consignee name.", t(70, True), 1),
     ("TrafMode", [9], "运输方式", "Mode of transport (prc_transport_mode).", "TrafMode", 1),
     ("TrafName", [10], "运输工具名称", "Name of the means of transport (the voyage number is DecFreeTxt/VoyNo).",
      t(50), 0),
     ("TransMode", [27], "成交方式", "Transaction mode (prc_transaction_mode).", "TransMode", 1),
     ("WrapType", [23], "包装种类", "Package type of the transport packaging (prc_package_type); other packaging "
-     "in DecOtherPacks.", "WrapType", 1),
+     "in DecOtherPacks.", "WrapTypeCode", 1),
     ("EntryId", [2], "海关编号", "Customs number, 18 characters, assigned by customs.", "Number18", 0),
     ("PreEntryId", [1], "预录入编号", "Pre-entry number, 18 characters, generated by the system.", "Number18", 0),
     ("EdiId", [], "报关标志", "EDI declaration flag (prc_edi_id).", t(1), 0),
@@ -249,9 +265,9 @@ GOODS = [
     ("FirstQty", [36], "第一法定数量", "Quantity in the first legal unit, line 1 of field 36.", "RequiredDecimal", 1),
     ("SecondQty", [36], "第二法定数量", "Quantity in the second legal unit, line 2 of field 36; empty when the "
      "commodity has none.", "Decimal", 0),
-    ("GUnit", [36], "成交计量单位", "Transaction unit (prc_unit).", "UnitCode", 1),
-    ("FirstUnit", [36], "第一法定计量单位", "First legal unit (prc_unit).", "UnitCode", 1),
-    ("SecondUnit", [36], "第二法定计量单位", "Second legal unit (prc_unit) or empty.", "UnitCodeOpt", 0),
+    ("GUnit", [36], "成交计量单位", "Transaction unit (prc_unit).", "UnitCodeListed", 1),
+    ("FirstUnit", [36], "第一法定计量单位", "First legal unit (prc_unit).", "UnitCodeListed", 1),
+    ("SecondUnit", [36], "第二法定计量单位", "Second legal unit (prc_unit) or empty.", "UnitCodeListedOpt", 0),
     ("UseTo", [], "用途/生产厂家", "Use / manufacturer.", t(50), 0),
     ("WorkUsd", [], "工缴费", "Processing fee.", "Decimal", 0),
     ("ExgNo", [], "货号", "Article number.", t(32), 0),
@@ -459,14 +475,23 @@ nesting and groups come from eight independent producers; the 49 form fields of 
 Ordering: producers disagree on the order of the groups under DecMessage and of the elements inside DecHead
 and DecList, so the groups form a repeated xs:choice (their counts are checked by rule prc-group-count) and
 DecHead / DecList / group items use xs:all (any order, each element at most once).
-Code-table membership is checked by code_fields and rules (mappings/codes/prc_*.csv), not by enumerations,
-except for the small closed lists annotated with appinfo/codeTable.</xs:documentation>
+Code tables (mappings/codes/prc_*.csv) are the source of every code list. The closed lists and the code
+fields whose type forbids blanks carry their table as an enumeration (annotated with appinfo/codeTable,
+generated from the CSV; an optional field also lists the empty value); the other code fields are checked by
+code_fields and rules.</xs:documentation>
   </xs:annotation>
 """]
     for name, (body, text) in TYPES.items():
         out.append(f'  <xs:simpleType name="{name}">\n    <xs:annotation><xs:documentation xml:lang="en">'
                    f'{escape(text)}</xs:documentation></xs:annotation>\n'
                    f'    <xs:restriction base="xs:string">{body}</xs:restriction>\n  </xs:simpleType>\n')
+    for name, (base, table, optional, text) in CODE_TYPES.items():
+        enum = "".join(f'<xs:enumeration value="{escape(v, {chr(34): "&quot;"})}"/>'
+                       for v in ([""] if optional else []) + table_codes(table))
+        out.append(f'  <xs:simpleType name="{name}">\n    <xs:annotation><xs:documentation xml:lang="en">'
+                   f'{escape(text)}</xs:documentation>\n      <xs:appinfo><codeTable>{table}</codeTable>'
+                   f'</xs:appinfo></xs:annotation>\n'
+                   f'    <xs:restriction base="xs:string">{TYPES[base][0]}{enum}</xs:restriction>\n  </xs:simpleType>\n')
     for name, (table, values, text) in ENUMS.items():
         enum = "".join(f'<xs:enumeration value="{v}"/>' for v in values)
         out.append(f'  <xs:simpleType name="{name}">\n    <xs:annotation><xs:documentation xml:lang="en">'
