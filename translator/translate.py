@@ -85,35 +85,44 @@ class MappingReport:
             self._drop[:0] = first
         return self._drop
 
+    def _entries(self) -> list:
+        """(document, target node, row, status, value, canonical, target name when no node, source node, before)
+        per written target field, straight from the engine's records (no report objects made)."""
+        out = []
+        for n, part in self._parts:
+            if isinstance(part, WriteResult):
+                out += [(n, node, row, status, value, row.cname, None, src[0] if src else None, before)
+                        for node, row, status, value, src, before in part.entries]
+            else:
+                src = part.source
+                out.append((n, part.node, part.row, part.status, part.value, part.canonical, part.target,
+                            src.node if src is not None else None, part.before))
+        return out
+
     def counts(self) -> dict:
         c = {FILLED: 0, CONVERTED: 0, DEFAULTED: 0, EMPTY: 0}
-        for _, w in self.fields:
-            c[w.status] += 1
+        for e in self._entries():
+            c[e[3]] += 1
         return c
 
     def to_dict(self) -> dict:
         if self._dict is None:
             rp = _Paths()
             fields = []
-            for doc_no, w in self.fields:
-                node = w.node
-                path = ""
-                if isinstance(node, tuple):
-                    path = rp(node[0]) + f"/@{node[1]}"
-                elif node is not None:
-                    path = rp(node)
+            c = {FILLED: 0, CONVERTED: 0, DEFAULTED: 0, EMPTY: 0}
+            for doc_no, node, row, status, value, canonical, target, snode, before in self._entries():
+                if node is not None:
+                    path = rp.of(node)
                 else:
-                    path = getattr(w, "target", None) or (w.row.path.text if w.row.path else "")
-                src = w.source
-                spath = None
-                if src is not None and src.node is not None:
-                    spath = rp(src.node[0]) + f"/@{src.node[1]}" if isinstance(src.node, tuple) else rp(src.node)
-                e = {"document": doc_no, "target": path, "status": w.status, "value": w.value,
-                     "canonical": w.canonical, "source": spath, "row": w.row.where}
-                if w.status == CONVERTED:
-                    e["from"] = w.before
-                    e["to"] = w.value
+                    path = target or (row.path.text if row.path else "")
+                e = {"document": doc_no, "target": path, "status": status, "value": value,
+                     "canonical": canonical, "source": rp.of(snode) if snode is not None else None,
+                     "row": row.where}
+                if status == CONVERTED:
+                    e["from"] = before
+                    e["to"] = value
                 fields.append(e)
+                c[status] += 1
             dropped = []
             for kind, what, value, reason in self.dropped:
                 if isinstance(what, etree._Element):
@@ -121,11 +130,10 @@ class MappingReport:
                 elif isinstance(what, str):
                     src = what
                 else:
-                    n = what.node
-                    src = rp(n[0]) + f"/@{n[1]}" if isinstance(n, tuple) else rp(n)
+                    src = rp.of(what.node)
                 dropped.append({"source": src, "value": value, "reason": reason, "kind": kind})
             self._dict = {"source": self.source, "target": self.target, "documents": self.documents,
-                          "summary": {**self.counts(), "dropped": len(self.dropped)},
+                          "summary": {**c, "dropped": len(self.dropped)},
                           "fields": fields, "dropped": dropped}
         return self._dict
 
@@ -303,20 +311,27 @@ class Translator:
             src = prov.get(key)
             if src is not None and src[0] is not None:
                 used_nodes.add(id(_node(src)))
+        drop = report._drop
 
         def visit(container: dict):
+            cid = id(container)
             for name, value in container.items():
                 if isinstance(value, list):
                     for item in value:
                         visit(item)
                     continue
-                if not value or (id(container), name) in consumed or name in CONTEXT_FIELDS:
+                if not value:
                     continue
-                src = prov.get((id(container), name))
-                if src is not None and _node(src) is not None and id(_node(src)) in used_nodes:
+                key = (cid, name)
+                if key in consumed or name in CONTEXT_FIELDS:
                     continue
-                report._drop.append(("canonical", Source(*src) if src is not None and src[0] is not None else name,
-                                     src[1] if src else value, f"{target_id} has no field for {name}"))
+                src = prov.get(key)
+                if src is not None and src[0] is not None:
+                    if id(_node(src)) in used_nodes:
+                        continue
+                    drop.append(("canonical", Source(*src), src[1], f"{target_id} has no field for {name}"))
+                else:
+                    drop.append(("canonical", name, src[1] if src else value, f"{target_id} has no field for {name}"))
         visit(doc)
 
     def _check(self, tree, target_id: str, res: WriteResult | None) -> None:
@@ -358,34 +373,47 @@ def _conds(when) -> list:
 
 
 class _Paths:
-    """readable_path with memory: the same paths as translator.xpath.readable_path, each parent's children indexed
-    once (a report names hundreds of elements of the same few parents)."""
+    """readable_path with memory: the same paths as translator.xpath.readable_path, found for all children of a
+    parent at once (a report names hundreds of elements of the same few parents)."""
 
     def __init__(self):
         self.paths: dict = {}
-        self.index: dict = {}
+        self.names: dict = {}      # Clark tag -> local name
 
     def __call__(self, el) -> str:
         p = self.paths.get(el)
-        if p is not None:
-            return p
-        parent = el.getparent()
-        name = local(el.tag)
-        if parent is None:
-            p = "/" + name
-        else:
-            idx = self.index.get(parent)
-            if idx is None:
-                idx = self.index[parent] = {}
-                counts: dict = {}
-                for c in parent:
-                    counts[c.tag] = counts.get(c.tag, 0) + 1
-                    idx[c] = counts[c.tag]
-                idx["__n"] = counts
-            n = idx["__n"].get(el.tag, 1)
-            p = self(parent) + "/" + (f"{name}[{idx[el]}]" if n > 1 else name)
-        self.paths[el] = p
+        if p is None:
+            parent = el.getparent()
+            if parent is None:
+                p = self.paths[el] = "/" + local(el.tag)
+            else:
+                self._children(parent)
+                p = self.paths[el]
         return p
+
+    def of(self, node) -> str:
+        """Path of an element or of an (element, attribute) pair."""
+        if isinstance(node, tuple):
+            return self(node[0]) + f"/@{node[1]}"
+        return self(node)
+
+    def _children(self, parent) -> None:
+        base = self(parent) + "/"
+        kids = list(parent)
+        tags = [c.tag for c in kids]
+        counts: dict = {}
+        for t in tags:
+            counts[t] = counts.get(t, 0) + 1
+        nth: dict = {}
+        names, paths = self.names, self.paths
+        for c, t in zip(kids, tags):
+            name = names.get(t)
+            if name is None:
+                name = names[t] = local(t)
+            if counts[t] > 1:
+                i = nth[t] = nth.get(t, 0) + 1
+                name = f"{name}[{i}]"
+            paths[c] = base + name
 
 
 class _CanonicalEntry:
