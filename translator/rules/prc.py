@@ -31,6 +31,11 @@ def text(el) -> str:
     return (el.text or "").strip() if el is not None else ""
 
 
+def child(el, tag: str):
+    """el.find(tag) for a plain Clark tag: the first child so named, or None (C-level, half the cost of find)."""
+    return next(el.iterchildren(tag), None)
+
+
 # -- one pass over the document, shared by the rules of one validation --------------------------------------
 # lxml's find() costs microseconds per call; thirty rules each looking up a dozen elements of twenty goods lines
 # would cost more than the XSD validation. So the header's children and the goods lines' fields are collected
@@ -49,13 +54,13 @@ class View:
 
     def __init__(self, root):
         self.root = root
-        self.head_el = head = root.find(HEAD)
+        self.head_el = head = child(root, HEAD)
         # duplicates are an XSD error (xs:all); the last one wins here
         self.head = {child.tag: child for child in head} if head is not None else {}
         self._texts: dict[str, tuple] = {}
         items: list[dict] = []
         self.items = items
-        lists = root.find(LISTS)
+        lists = child(root, LISTS)
         if lists is not None:
             texts: dict = {}
             for el in lists.iter(LIST, *_ITEM_TAGS):     # one C-level walk, filtered by tag
@@ -357,16 +362,19 @@ def items_weight_not_above_gross(root, ctx):
     if gross is None:
         return
     total = 0.0
+    limit = gross * (1 + 1e-12)
     for n, item in enumerate(v.items):
         for qty_tag, unit_tag in _WEIGHT_LINES:
             unit = item.get(unit_tag)
-            factor = _KG_FACTOR.get(unit.strip()) if unit else None
+            if not unit:
+                continue
+            factor = _KG_FACTOR.get(unit) or _KG_FACTOR.get(unit.strip())
             if factor is None:
                 continue
             qty = number(item.get(qty_tag) or "")
             if qty is not None:
                 total += qty * factor
-                if total > gross * (1 + 1e-12):
+                if total > limit:
                     yield Finding(v.item_el(n, qty_tag),
                                   f"the goods lines up to 项号 {item_text(item, 'GNo')} already weigh "
                                   f"{total:g} kg (数量及单位, field 36), more than 毛重 GrossWet "
@@ -381,8 +389,12 @@ def item_numbers(root, ctx):
     (spec/prc.md V33 [INFERRED: consecutive]; realformats §1.4 "1..n")."""
     v = view(root, ctx)
     items = v.items
+    gno = NS + "GNo"
     for expected, item in enumerate(items, 1):
-        value = item_text(item, "GNo")
+        value = item.get(gno)
+        if value == str(expected):
+            continue    # the usual case
+        value = (value or "").strip()
         if not value.isdigit():
             continue    # missing or not a number: the XSD reports it
         if int(value) != expected:
@@ -396,7 +408,7 @@ def container_goods(root, ctx):
     """集装箱 商品项号 Container/GoodsNo lists, comma-separated, the item numbers carried in the container
     (spec/prc.md field 32 rule 28); each must be an item of the declaration [INFERRED there, V70]."""
     v = view(root, ctx)
-    containers = root.find(NS + "DecContainers")
+    containers = child(root, NS + "DecContainers")
     if containers is None:
         return
     numbers = None
@@ -407,8 +419,10 @@ def container_goods(root, ctx):
         if numbers is None:
             gno = NS + "GNo"
             numbers = {(item.get(gno) or "").strip() for item in v.items}
+            # item numbers written plainly (no blanks, no leading zero): a part equal to one of them is good
+            plain = {x for x in numbers if x.isdigit() and str(int(x)) == x}
         parts = [p.strip() for p in value.split(",")]
-        bad = [p for p in parts if not p.isdigit() or str(int(p)) not in numbers]
+        bad = [p for p in parts if p not in plain and (not p.isdigit() or str(int(p)) not in numbers)]
         if bad:
             yield Finding(el, f"集装箱商品项号 GoodsNo {value!r} names {', '.join(repr(b) for b in bad)}, which "
                               f"is not a 项号 of this declaration (comma-separated item numbers)")
@@ -418,11 +432,11 @@ def container_goods(root, ctx):
 def container_weight(root, ctx):
     """箱货重量 GoodsContaWt is the container's own weight plus the goods (spec/prc.md field 32 rule 28), so it
     cannot be below 集装箱自重 ContainerWt."""
-    containers = root.find(NS + "DecContainers")
+    containers = child(root, NS + "DecContainers")
     if containers is None:
         return
     for c in containers.iterchildren(NS + "Container"):
-        total_el, tare_el = c.find(NS + "GoodsContaWt"), c.find(NS + "ContainerWt")
+        total_el, tare_el = child(c, NS + "GoodsContaWt"), child(c, NS + "ContainerWt")
         total, tare = number(text(total_el)), number(text(tare_el))
         if total is not None and tare is not None and total < tare:
             yield Finding(total_el, f"箱货重量 GoodsContaWt {text(total_el)} kg of container "
@@ -464,7 +478,8 @@ def quantities_and_units(root, ctx):
     v = view(root, ctx)
     second_qty, second_unit = NS + "SecondQty", NS + "SecondUnit"
     for n, item in enumerate(v.items):
-        sq, su = (item.get(second_qty) or "").strip(), (item.get(second_unit) or "").strip()
+        sq, su = item.get(second_qty), item.get(second_unit)
+        sq, su = (sq.strip() if sq else ""), (su.strip() if su else "")
         if bool(sq) != bool(su):
             missing = "SecondUnit" if sq else "SecondQty"
             yield Finding(v.item_el(n, second_qty if sq else second_unit),
@@ -659,8 +674,9 @@ def culture_medium_note(root, ctx):
     """Goods of HS 3821000000 or 3002300000: 备注 states 培养基 (culture medium), 化学试剂 (chemical reagent)
     or 不含动物源性 (no animal-origin components) (spec/prc.md field 32 rule 24, V67)."""
     v = view(root, ctx)
-    codes = [v.item_el(n, NS + "CodeTS") for n, item in enumerate(v.items)
-             if item_text(item, "CodeTS") in _CULTURE_HS]
+    tag = NS + "CodeTS"
+    codes = [v.item_el(n, tag) for n, item in enumerate(v.items)
+             if (item.get(tag) or "").strip() in _CULTURE_HS]
     if not codes:
         return
     notes = v.get("NoteS")[1].replace(" ", "")
@@ -836,8 +852,8 @@ def origin_proof(root, ctx):
     prc_trade_agreement, in the sources' brackets or none) followed by C or D and the certificate / declaration
     number, the number alone, or XJE00000 for low-value goods; one origin proof per declaration
     (spec/prc.md field 31 rules 2-6, V59)."""
-    proofs = [d for d in root.iterfind(f"{NS}DecLicenseDocus/{NS}LicenseDocu")
-              if text(d.find(NS + "DocuCode")) == "Y"]
+    proofs = [d for docus in root.iterchildren(NS + "DecLicenseDocus")
+              for d in docus.iterchildren(NS + "LicenseDocu") if text(child(d, NS + "DocuCode")) == "Y"]
     agreements = ctx.codes["prc_trade_agreement"]
     for n, doc in enumerate(proofs):
         el = doc.find(NS + "CertCode")
