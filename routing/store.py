@@ -209,8 +209,9 @@ class SQLiteStore(Store):
 
     # -- group commit ----------------------------------------------------------------------------------------
     # Every write is a job run by one writer thread. Jobs that arrive while a commit is under way are run
-    # together in the next transaction (each in its own SAVEPOINT, so one failing job does not undo the others)
-    # and committed with one fsync; each caller gets its answer only after that commit.
+    # together in the next transaction and committed with one fsync; each caller gets its answer only after
+    # that commit. A job that raises rolls the whole batch back; the batch is then run again one job per
+    # transaction, so only the failing job fails (jobs are plain SQL on the connection: safe to run again).
     MAX_BATCH = 128
 
     def _run(self, fn):
@@ -236,32 +237,16 @@ class SQLiteStore(Store):
                     stop = True
                     break
                 batch.append(nxt)
-            done = []
             t0 = time.perf_counter()
             with self._write:
-                c = self._conn()
-                try:
-                    c.execute("BEGIN IMMEDIATE")
-                    for fn, fut in batch:
-                        c.execute("SAVEPOINT job")
-                        try:
-                            r = fn(c)
-                        except Exception as e:  # noqa: BLE001 - handed to the caller
-                            c.execute("ROLLBACK TO job")
-                            c.execute("RELEASE job")
-                            done.append((fut, None, e))
-                        else:
-                            c.execute("RELEASE job")
-                            done.append((fut, r, None))
-                    t1 = time.perf_counter()
-                    c.execute("COMMIT")
-                    self.write_stats["commit_seconds"] += time.perf_counter() - t1
-                except Exception as e:  # noqa: BLE001 - the commit failed: nobody's write happened
-                    try:
-                        c.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass
-                    done = [(fut, None, e) for _, fut in batch]
+                done = self._commit(batch)
+                if done is None and len(batch) == 1:
+                    done = [(batch[0][1], None, self._last_error)]
+                elif done is None:                 # a job failed: each job alone, in its own transaction
+                    done = []
+                    for one in batch:
+                        got = self._commit([one])
+                        done.extend(got if got is not None else [(one[1], None, self._last_error)])
             ws = self.write_stats
             ws["transactions"] += 1
             ws["jobs"] += len(batch)
@@ -273,6 +258,37 @@ class SQLiteStore(Store):
                     fut.set_result(r)
             if stop:
                 return
+
+    def _commit(self, batch):
+        """Run the jobs in one transaction and commit. -> [(future, result, None)], or None when a job raised
+        (rolled back; the error is in self._last_error). A failed commit fails every job of the batch."""
+        c = self._conn()
+        try:
+            c.execute("BEGIN IMMEDIATE")
+        except Exception as e:  # noqa: BLE001 - nobody's write happened
+            return [(fut, None, e) for _, fut in batch]
+        out = []
+        try:
+            for fn, fut in batch:
+                out.append((fut, fn(c), None))
+        except Exception as e:  # noqa: BLE001 - handed to the caller (alone, see _write_loop)
+            self._last_error = e
+            try:
+                c.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            return None
+        try:
+            t1 = time.perf_counter()
+            c.execute("COMMIT")
+            self.write_stats["commit_seconds"] += time.perf_counter() - t1
+        except Exception as e:  # noqa: BLE001 - the commit failed: nobody's write happened
+            try:
+                c.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            return [(fut, None, e) for _, fut in batch]
+        return out
 
     # -- connections -----------------------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -339,8 +355,16 @@ class SQLiteStore(Store):
         c.execute("INSERT INTO audit (message_id, delivery_id, from_state, to_state, at, detail) VALUES (?,?,?,?,?,?)",
                   (message_id, delivery_id, frm, to, at, detail))
 
-    def _refresh_message(self, c, message_id, now, detail=None) -> str:
-        """Recompute a message's state from its deliveries; audit the change. Same transaction as the caller."""
+    @staticmethod
+    def _audit_rows(c, rows: list[tuple]) -> None:
+        """Several audit rows (message_id, delivery_id, from, to, at, detail) in one statement."""
+        if rows:
+            c.execute("INSERT INTO audit (message_id, delivery_id, from_state, to_state, at, detail) VALUES "
+                      + ",".join(["(?,?,?,?,?,?)"] * len(rows)), [v for r in rows for v in r])
+
+    def _refresh_message(self, c, message_id, now, detail=None, audit: list | None = None) -> str:
+        """Recompute a message's state from its deliveries; audit the change (into `audit` when given, for the
+        caller to write with its own rows). Same transaction as the caller."""
         row = c.execute("SELECT state FROM messages WHERE id = ?", (message_id,)).fetchone()
         old = row[0]
         if old == S.REJECTED:
@@ -350,7 +374,10 @@ class SQLiteStore(Store):
         if new != old:
             c.execute("UPDATE messages SET state = ?, active = ?, updated_at = ? WHERE id = ?",
                       (new, 0 if new in S.INACTIVE else 1, now, message_id))
-            self._audit(c, message_id, None, old, new, now, detail)
+            if audit is None:
+                self._audit(c, message_id, None, old, new, now, detail)
+            else:
+                audit.append((message_id, None, old, new, now, detail))
         return new
 
     # -- intake ----------------------------------------------------------------------------------------------
@@ -392,8 +419,7 @@ class SQLiteStore(Store):
                       (m.id, m.partner, m.client_msg_id, m.format, m.business_key, m.state, active, m.inbound,
                        m.inbound_digest, _j(m.validation), _j(m.hints), m.error,
                        m.transitions[0][2] if m.transitions else now, now))
-            for frm, to, at, detail in m.transitions:
-                self._audit(c, m.id, None, frm, to, at, detail)
+            audit = [(m.id, None, frm, to, at, detail) for frm, to, at, detail in m.transitions]
             for i, d in enumerate(m.deliveries, 1):
                 d.id = d.id or f"{m.id}-{i}"
                 c.execute("INSERT INTO deliveries (id, message_id, route, target, endpoint, state, attempts, "
@@ -403,7 +429,8 @@ class SQLiteStore(Store):
                 c.execute("INSERT INTO documents (message_id, delivery_id, kind, format, data, report, evidence, "
                           "created_at) VALUES (?,?,?,?,?,?,?,?)",
                           (m.id, d.id, "outbound", d.target, d.payload, _j(d.report), _j(d.evidence), now))
-                self._audit(c, m.id, d.id, None, S.QUEUED, now, f"route {d.route} -> {d.endpoint}")
+                audit.append((m.id, d.id, None, S.QUEUED, now, f"route {d.route} -> {d.endpoint}"))
+            self._audit_rows(c, audit)
             return m.id
         return self._run(job)
 
@@ -499,27 +526,33 @@ class SQLiteStore(Store):
     # -- delivery worker -------------------------------------------------------------------------------------
     def claim_due(self, now: float, limits: dict[str, int], busy: dict[str, int], max_n: int) -> list[Claimed]:
         """Claim deliveries that are due, respecting per-route concurrency (limits minus busy). The claim and
-        the attempt row are committed before anything is sent, so a restart knows the attempt may have happened."""
-        out: list[Claimed] = []
+        the attempt row are committed before anything is sent, so a restart knows the attempt may have happened.
+        One statement per table for the whole batch; each delivery's claim is the batch token + its id."""
         def job(c):
+            out: list[Claimed] = []
             rows = c.execute("SELECT id, message_id, route, endpoint, target, attempts, max_attempts, payload "
                              "FROM deliveries WHERE state IN (?, ?) AND next_at <= ? ORDER BY next_at, id LIMIT ?",
                              (S.QUEUED, S.FAILED, now, max_n * 4)).fetchall()
             taken = dict(busy)
+            token = uuid.uuid4().hex[:16] + ":"
             for did, mid, route, endpoint, target, attempts, max_attempts, payload in rows:
                 if len(out) >= max_n:
                     break
                 if taken.get(route, 0) >= limits.get(route, 1):
                     continue
                 taken[route] = taken.get(route, 0) + 1
-                claim = uuid.uuid4().hex
-                n = attempts + 1
-                c.execute("UPDATE deliveries SET state = ?, attempts = ?, claim = ?, updated_at = ? WHERE id = ?",
-                          (S.SENDING, n, claim, now, did))
-                c.execute("INSERT INTO attempts (delivery_id, n, claim, started_at) VALUES (?,?,?,?)",
-                          (did, n, claim, now))
-                self._audit(c, mid, did, None, S.SENDING, now, f"attempt {n}")
-                out.append(Claimed(did, mid, route, endpoint, target, n, max_attempts, claim, payload))
+                out.append(Claimed(did, mid, route, endpoint, target, attempts + 1, max_attempts, token + did,
+                                   payload))
+            if not out:
+                return out
+            ids = [x.delivery_id for x in out]
+            c.execute(f"UPDATE deliveries SET state = ?, attempts = attempts + 1, claim = ? || id, updated_at = ? "
+                      f"WHERE id IN ({','.join('?' * len(ids))})", (S.SENDING, token, now, *ids))
+            c.execute("INSERT INTO attempts (delivery_id, n, claim, started_at) VALUES "
+                      + ",".join(["(?,?,?,?)"] * len(out)),
+                      [v for x in out for v in (x.delivery_id, x.attempt, x.claim, now)])
+            self._audit_rows(c, [(x.message_id, x.delivery_id, None, S.SENDING, now, f"attempt {x.attempt}")
+                                 for x in out])
             return out
         return self._run(job)
 
@@ -529,13 +562,14 @@ class SQLiteStore(Store):
         """Record an attempt's outcome: delivered / acknowledged, or failed (next_at given: retry) / dead.
         Returns the new delivery state. A stale claim (the delivery was re-claimed) changes nothing."""
         def job(c):
-            row = c.execute("SELECT state, claim FROM deliveries WHERE id = ?", (cl.delivery_id,)).fetchone()
+            row = c.execute("SELECT state, claim, cancel_requested FROM deliveries WHERE id = ?",
+                            (cl.delivery_id,)).fetchone()
             if row is None or row[1] != cl.claim or row[0] != S.SENDING:
                 return row[0] if row else "missing"
             c.execute("UPDATE attempts SET finished_at = ?, outcome = ?, error = ?, status = ?, response = ?, "
                       "response_info = ? WHERE delivery_id = ? AND claim = ?",
                       (now, outcome, error, status, response, _j(response_info), cl.delivery_id, cl.claim))
-            cancel = c.execute("SELECT cancel_requested FROM deliveries WHERE id = ?", (cl.delivery_id,)).fetchone()[0]
+            cancel = row[2]
             if outcome in (S.DELIVERED, S.ACKNOWLEDGED, S.REJECTED):
                 new = outcome
             elif cancel:
@@ -546,8 +580,8 @@ class SQLiteStore(Store):
                 new = S.DEAD
             c.execute("UPDATE deliveries SET state = ?, next_at = ?, claim = NULL, last_error = ?, updated_at = ? "
                       "WHERE id = ?", (new, next_at if new == S.FAILED else None, error, now, cl.delivery_id))
-            self._audit(c, cl.message_id, cl.delivery_id, S.SENDING, new, now,
-                        f"attempt {cl.attempt}: {error or status or outcome}")
+            audit = [(cl.message_id, cl.delivery_id, S.SENDING, new, now,
+                      f"attempt {cl.attempt}: {error or status or outcome}")]
             if receipt is not None:
                 c.execute("INSERT INTO documents (message_id, delivery_id, kind, format, data, evidence, created_at)"
                           " VALUES (?,?,?,?,?,?,?)", (cl.message_id, cl.delivery_id, "receipt", "edihub:Receipt",
@@ -557,7 +591,8 @@ class SQLiteStore(Store):
                 c.execute("INSERT INTO documents (message_id, delivery_id, kind, format, data, report, created_at)"
                           " VALUES (?,?,?,?,?,?,?)", (cl.message_id, cl.delivery_id, "back", fmt, data, _j(report),
                                                       now))
-            self._refresh_message(c, cl.message_id, now)
+            self._refresh_message(c, cl.message_id, now, audit=audit)
+            self._audit_rows(c, audit)
             return new
         return self._run(job)
 
@@ -565,8 +600,8 @@ class SQLiteStore(Store):
         """At start-up: deliveries left `sending` by a crash. Their last attempt may or may not have reached the
         endpoint. They are put back to `queued` with the attempt marked in-doubt; the caller decides (probe the
         endpoint if it can be asked, else resend under the same idempotency key). Returns what was found."""
-        found = []
         def job(c):
+            found = []
             rows = c.execute("SELECT id, message_id, attempts, claim FROM deliveries WHERE state = ?",
                              (S.SENDING,)).fetchall()
             for did, mid, n, claim in rows:

@@ -37,7 +37,7 @@ log = logging.getLogger("edihub.store")
 # tests/store checks every key still occurs there.
 _LOCKING = (
     "SELECT state FROM messages WHERE id = ?",                              # _refresh_message
-    "SELECT state, claim FROM deliveries WHERE id = ?",                     # finish_attempt
+    "SELECT state, claim, cancel_requested FROM deliveries WHERE id = ?",                 # finish_attempt
     "SELECT message_id, state FROM deliveries WHERE id = ?",                # mark_delivered_after_probe
     "SELECT id, state FROM deliveries WHERE message_id = ? AND state IN (?, ?, ?)",            # cancel
     "SELECT id, state, attempts FROM deliveries WHERE message_id = ? AND state IN (?, ?, ?)",  # resend
