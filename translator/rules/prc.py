@@ -11,6 +11,7 @@ tree again and again; the one XPath used is compiled at import.
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -118,7 +119,7 @@ def number(value: str) -> float | None:
         f = float(value)
     except ValueError:
         return None
-    return f if f == f and f not in (float("inf"), float("-inf")) else None
+    return f if math.isfinite(f) else None
 
 
 def half_unit(value: str) -> float:
@@ -411,18 +412,22 @@ def container_goods(root, ctx):
     containers = child(root, NS + "DecContainers")
     if containers is None:
         return
-    numbers = None
+    gno = NS + "GNo"
+    plain = numbers = None
     for el in containers.iter(NS + "GoodsNo"):
         value = text(el)
         if not value:
             continue
+        if plain is None:
+            # the item numbers written as their line's number (1, 2, ...): a part equal to one of them is good
+            plain = {g for n, g in enumerate((item.get(gno) for item in v.items), 1) if g == str(n)}
+        parts = value.split(",")
+        if all(p in plain for p in parts):
+            continue    # the usual case
         if numbers is None:
-            gno = NS + "GNo"
             numbers = {(item.get(gno) or "").strip() for item in v.items}
-            # item numbers written plainly (no blanks, no leading zero): a part equal to one of them is good
-            plain = {x for x in numbers if x.isdigit() and str(int(x)) == x}
-        parts = [p.strip() for p in value.split(",")]
-        bad = [p for p in parts if p not in plain and (not p.isdigit() or str(int(p)) not in numbers)]
+        parts = [p.strip() for p in parts]
+        bad = [p for p in parts if not p.isdigit() or str(int(p)) not in numbers]
         if bad:
             yield Finding(el, f"集装箱商品项号 GoodsNo {value!r} names {', '.join(repr(b) for b in bad)}, which "
                               f"is not a 项号 of this declaration (comma-separated item numbers)")
@@ -467,6 +472,7 @@ def total_price(root, ctx):
                           f"{p_text} × 数量 {q_text.strip()} = {price * qty:.6g}")
 
 
+_NONZERO = frozenset("123456789")
 _QUANTITIES = ((NS + "GQty", "GQty", "成交数量"), (NS + "FirstQty", "FirstQty", "第一法定数量"),
                (NS + "SecondQty", "SecondQty", "第二法定数量"))
 
@@ -487,10 +493,9 @@ def quantities_and_units(root, ctx):
                           f"go together; {missing} is missing")
         for tag, name, zh in _QUANTITIES:
             qty = item.get(tag)
-            # zero written any way that passes the XSD's number pattern: 0, 00, 0.0, 0.000 (a figure that does
-            # not end in 0 or . is not zero, the usual case)
-            if qty and qty.rstrip()[-1:] in ("0", ".") and not qty.strip().strip("0").strip(".").strip("0") \
-                    and qty.strip():
+            # zero written any way that passes the XSD's number pattern: 0, 00, 0.0, 0.000 (a figure starting
+            # with a digit 1-9 is not zero, the usual case)
+            if qty and qty[0] not in _NONZERO and not qty.strip().strip("0").strip(".").strip("0") and qty.strip():
                 yield Finding(v.item_el(n, tag), f"{zh} {name} of 项号 {item_text(item, 'GNo')} (field 36) is "
                                                   f"0; quantities are above zero")
 
