@@ -63,6 +63,7 @@ class ReadResult:
     _seen: object = None
     _unread: list | None = None
     skipped: list = field(default_factory=list)     # (row, element) not read because the target has no use for it
+    #                                                 (elements without text too: the report leaves those out)
 
     @property
     def unread(self) -> list:
@@ -145,7 +146,7 @@ class _REntry(NamedTuple):
     checks: tuple          # ids of required/default rows reading this element (so they are not re-run empty)
     sub: dict              # child tag -> _REntry
     seen: bool             # the element is read by some row (for the unread-elements report)
-    text: bool             # some row reads the element's text
+    text: bool             # some (not skipped) row reads the element's text
 
 
 @dataclass
@@ -195,7 +196,7 @@ def _plan(rows: list[Row], skip, in_group: bool, fan) -> _ReadPlan:
         sub = {p[-1]: entry(p) for p in nodes if len(p) == len(prefix) + 1 and p[:-1] == prefix}
         return _REntry(tuple(op(r) for r in live if not r.when), tuple(op(r) for r in live if r.when),
                        tuple(r for r in rows_here if r not in live), tuple(id(r) for r in live if id(r) in checked),
-                       sub, bool(rows_here), any(r.path.attr is None for r in rows_here) or len(live) < len(rows_here))
+                       sub, bool(rows_here), any(r.path.attr is None for r in live))
 
     trie = {p[0]: entry(p) for p in nodes if len(p) == 1}
     return _ReadPlan(trie, always, check)
@@ -329,13 +330,11 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
     def collect(ctx, trie: dict, item, later: list, hit: set, targets: tuple) -> None:
         """One pass over the context's children (first element of each tag), unconditional rows applied at once,
         conditional ones kept for after."""
-        done = set()
+        todo = trie.copy()       # tags not met yet: only the first element of a tag is read
         for child in ctx:
-            tag = child.tag
-            e = trie.get(tag)
-            if e is None or tag in done:
+            e = todo.pop(child.tag, None)
+            if e is None:
                 continue
-            done.add(tag)
             now, cond, skips, checks, sub, is_read, wants_text = e
             if is_read and seen is not None:
                 seen.add(child)
@@ -347,13 +346,14 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
                 take(op, child, text, ctx, item, targets)
             for op in cond:
                 later.append((op, child, text))
-            if text:
-                for r in skips:
-                    skipped.append((r, child))
+            for r in skips:
+                skipped.append((r, child))
             if checks:
                 hit.update(checks)
             if sub:
                 collect(child, sub, item, later, hit, targets)
+            if not todo:
+                break
 
     def run(plan: _ReadPlan, ctx, item):
         later: list = []

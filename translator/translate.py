@@ -266,8 +266,8 @@ class Translator:
         report = MappingReport(source_id, target_id)
         report._pending.append(lambda: [("unmapped", el, (el.text or "").strip(),
                                          f"no row of {source_id} reads this element") for el in unread()])
-        report._pending.append(lambda: [("canonical", el, (el.text or "").strip(),
-                                         f"{target_id} has no field for {row.canonical[0]}") for row, el in skipped])
+        report._pending.append(lambda: [("canonical", el, text, f"{target_id} has no field for {row.canonical[0]}")
+                                        for row, el in skipped if (text := (el.text or "").strip())])
         if target_id.startswith("canonical:"):
             if target_id.split(":", 1)[1] != doc.root:
                 raise TranslationError(f"{source_id} maps to canonical:{doc.root}, not {target_id}",
