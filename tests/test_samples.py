@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from translator.codes import default_codes
+from translator.codes import code_list_pattern, default_codes
 from translator.registry import default_registry
 from translator.validate import default_validator
 
@@ -53,14 +53,18 @@ def _code_table_enums(xsd: Path):
                   and etree.QName(e).localname == "codeTable" and e.text]
         if tables:
             values = {e.get("value") for e in st.iter(XS + "enumeration")}
-            yield st.get("name") or st.getparent().get("name"), tables[0], values
+            patterns = [e.get("value") for e in st.iter(XS + "pattern")]
+            yield st.get("name") or st.getparent().get("name"), tables[0], values, patterns
 
 
 @pytest.mark.parametrize("xsd", XSDS, ids=rel)
 def test_enumerations_equal_their_code_tables(xsd):
     codes = default_codes()
-    for name, table, values in _code_table_enums(xsd):
+    for name, table, values, patterns in _code_table_enums(xsd):
         assert table in codes, f"{rel(xsd)}: {name} names unknown code table {table}"
+        if not values:     # a text field: the code list as a pattern that lets blanks surround the code
+            assert patterns == [code_list_pattern(codes[table])], f"{rel(xsd)}: {name}: pattern is not {table}'s"
+            continue
         values = values - {""}     # an optional field's type also lists the empty value ("not filled")
         assert values == set(codes[table]), (
             f"{rel(xsd)}: {name} differs from mappings/codes/{table}.csv: "

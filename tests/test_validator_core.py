@@ -1,8 +1,10 @@
 """The validation engine on a small format made for the test: detection, XSD errors with readable paths,
 rules, code tables, registry and table errors named at load."""
+from xml.sax.saxutils import quoteattr
+
 import pytest
 
-from translator.codes import CodeTableError, CodeTables
+from translator.codes import BLANKS, CodeTableError, CodeTables, code_list_pattern
 from translator.registry import Registry, RegistryError
 from translator.rules import Finding, rule
 from translator.validate import ValidationPolicy, Validator
@@ -156,11 +158,11 @@ def test_xsd_enumeration_equal_to_the_table_replaces_the_lookup(home):
 def test_xsd_without_the_table_keeps_the_python_lookup(home):
     # an enumeration that is not exactly the table (an official XSD with its own list, or none at all)
     v = _with_mode_enum(home, ["A", "S", "X"])
-    assert v.schema_checked["toy:Order"] == frozenset()
+    assert not v.schema_checked["toy:Order"]
     assert v.validate_bytes(doc(mode="X"))[0].codes() == {"code-unknown"}
     (home / "xsd" / "toy" / "order.xsd").write_text(XSD)
     plain = Validator(Registry(home / "xsd"), CodeTables(home / "codes"))
-    assert plain.schema_checked["toy:Order"] == frozenset()
+    assert not plain.schema_checked["toy:Order"]
     assert plain.validate_bytes(doc(mode="X"))[0].codes() == {"code-unknown"}
 
 
@@ -169,3 +171,27 @@ def test_blank_padded_code_keeps_its_schema_error(home):
     v = _with_mode_enum(home, ["A", "S"])
     report, _ = v.validate_bytes(doc(mode=" S"))
     assert report.codes() == {"xsd-enumeration"}
+
+
+def test_code_list_pattern_accepts_what_the_lookup_accepts(home):
+    """A text field restricted by code_list_pattern: the XSD accepts exactly the values the Python look-up
+    accepts (blank, or a code with blanks around it), so the look-up is skipped on valid documents."""
+    pattern = code_list_pattern(["A", "S"])
+    (home / "xsd" / "toy" / "order.xsd").write_text(XSD.replace(
+        '<xs:element name="Mode" type="xs:string"/>',
+        ENUM_MODE.format(f'<xs:pattern value={quoteattr(pattern)}/>')), encoding="utf-8")
+    v = Validator(Registry(home / "xsd"), CodeTables(home / "codes"))
+    assert dict((cf.path, t) for cf, t in v.schema_checked["toy:Order"].items()) == {
+        "t:Mode": "SCHEMAV_CVC_PATTERN_VALID"}
+    for mode in ["S", " A\u3000", "", "\u00a0", "\t S \n"]:
+        assert v.validate_bytes(doc(mode=mode))[0].valid, repr(mode)
+    for mode in ["X", "S S", "AS", " s "]:
+        report = v.validate_bytes(doc(mode=mode))[0]
+        assert [(i.code, i.message) for i in report.errors] == [
+            ("code-unknown", f"Mode: {mode.strip()!r} is not in code table toy_mode")], repr(mode)
+
+
+def test_blanks_are_what_str_strip_removes_in_xml_text():
+    def xml_char(c):
+        return c in "\t\n\r" or 0x20 <= ord(c) <= 0xD7FF or 0xE000 <= ord(c) <= 0xFFFD or ord(c) > 0xFFFF
+    assert BLANKS == "".join(c for c in map(chr, range(0x110000)) if c.isspace() and xml_char(c))

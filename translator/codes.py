@@ -14,6 +14,20 @@ from pathlib import Path
 from . import paths
 
 
+# The characters str.strip() removes that XML 1.0 text may hold (tests compare this with Python's own notion).
+BLANKS = "\t\n\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+_XSD_REGEX_META = frozenset("\\|.-^?*+{}()[]")
+
+
+def code_list_pattern(codes) -> str:
+    """An XSD pattern accepting exactly the values a code-field look-up accepts: blanks only, or one code of the
+    table with blanks around it (the look-up strips the value and skips an empty one). Generated into the XSD
+    by xsd/prc/build_xsd.py and recognised by the validator at start-up."""
+    blank = f"[{BLANKS}]*"
+    alternatives = "|".join("".join("\\" + c if c in _XSD_REGEX_META else c for c in code) for code in codes)
+    return f"{blank}({alternatives})?{blank}"
+
+
 class CodeTableError(RuntimeError):
     pass
 

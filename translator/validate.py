@@ -4,12 +4,13 @@ Every error is reported, not just the first, each with a stable code, a message,
 When the XSD fails, lxml's positional paths are resolved against the tree and renamed into readable ones.
 
 Code fields (`code_fields` of formats.toml) are looked up in their code table in Python, except where the
-format's XSD itself lists exactly that table as the enumeration of the field's type (edihub's generated PRC
-schema does, see xsd/prc/build_xsd.py): that is found out at start-up by reading the schema, and on a document
-the XSD accepted such a look-up cannot fail, so it is skipped. An official XSD dropped in without the
-enumerations gets the Python look-ups again. When the XSD fails, every field is looked up in Python as before,
-and the schema's own enumeration error for a code the table lacks gives way to the clearer `code-unknown`
-issue naming the field and the table.
+format's XSD itself restricts the field to exactly that table (edihub's generated PRC schema does, see
+xsd/prc/build_xsd.py): an enumeration of the table's codes on a type that forbids blanks, or the pattern
+translator.codes.code_list_pattern(table) that accepts exactly what the look-up accepts. That is found out at
+start-up by reading the schema, and on a document the XSD accepted such a look-up cannot fail, so it is skipped.
+An official XSD dropped in without the code lists gets the Python look-ups again. When the XSD fails, every
+field is looked up in Python as before, and the schema's own enumeration / pattern error for a code the table
+lacks gives way to the clearer `code-unknown` issue naming the field and the table.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .codes import CodeTables, default_codes
+from .codes import CodeTables, code_list_pattern, default_codes
 from .parsing import DEFAULT_LIMITS, ParseError, ParseLimits, parse
 from .registry import MessageType, Registry, default_registry
 from .report import ERROR, Issue, ValidationReport
@@ -73,8 +74,8 @@ class Validator:
         self.codes = codes or default_codes()
         for fam in self.registry.families.values():
             load_rule_module(fam.rules_module)
-        # message type id -> the code fields whose table the XSD enforces as an enumeration
-        self.schema_checked: dict[str, frozenset[CodeField]] = {}
+        # message type id -> {code field whose table the XSD enforces: the libxml2 error type that enforces it}
+        self.schema_checked: dict[str, dict[CodeField, str]] = {}
         for mt in self.registry.types.values():
             for cf in mt.code_fields:
                 self.codes.table(cf.table)   # unknown table: fail at start-up, not per message
@@ -136,9 +137,9 @@ class Validator:
                     path = readable_path(hit[0]) if hit else e.path
                 except etree.XPathError:
                     path = e.path
-            if checked and e.type_name == "SCHEMAV_CVC_ENUMERATION_VALID" and hit and hit[0] in checked:
+            if checked and hit and hit[0] in checked and e.type_name == checked[hit[0]][1]:
                 value = (hit[0].text or "").strip()
-                if (value and value not in checked[hit[0]]) or any(
+                if (value and value not in checked[hit[0]][0]) or any(
                         o.path == e.path and o.type_name != e.type_name for o in log):
                     continue
             code = _XSD_CODES.get(e.type_name, "xsd-invalid")
@@ -146,19 +147,19 @@ class Validator:
         return issues
 
     def _checked_elements(self, mt: MessageType, root: etree._Element) -> dict:
-        """element -> its code table, for the code fields the XSD enforces."""
+        """element -> (its code table, the schema error type enforcing it), for the code fields the XSD enforces."""
         out = {}
-        for cf in self.schema_checked.get(mt.id, ()):
+        for cf, error_type in self.schema_checked.get(mt.id, {}).items():
             table = self.codes[cf.table]
             for el in cf.xpath(root):
                 if isinstance(el, etree._Element):
-                    out[el] = table
+                    out[el] = (table, error_type)
         return out
 
     def _rule_issues(self, mt: MessageType, root: etree._Element, xsd_valid: bool = True) -> list[Issue]:
         ctx = RuleContext(mt.namespaces, self.codes, mt)
         issues = []
-        skip = self.schema_checked.get(mt.id, ()) if xsd_valid else ()
+        skip = self.schema_checked.get(mt.id, {}) if xsd_valid else {}
         for cf in mt.code_fields:
             if cf in skip:
                 continue     # the XSD passed and lists exactly this table: every value is a code of it
@@ -193,23 +194,24 @@ class Validator:
         return issues
 
 
-def schema_checked_code_fields(mt: MessageType, codes: CodeTables) -> frozenset[CodeField]:
-    """The code fields of `mt` whose values the XSD restricts to exactly their code table: the element the
-    field's path names (a plain child path) has a type whose enumeration is the table's codes, plus the empty
-    value at most (which the Python look-up skips too). Anything the reading does not recognise counts as not
+def schema_checked_code_fields(mt: MessageType, codes: CodeTables) -> dict[CodeField, str]:
+    """The code fields of `mt` whose values the XSD restricts to exactly what their look-up accepts, each with
+    the libxml2 error type of that restriction: the element the field's path names (a plain child path) has a
+    type whose enumeration is the table's codes plus the empty value at most (which the look-up skips too), or
+    whose one pattern is code_list_pattern(table). Anything the reading does not recognise counts as not
     enforced, so the Python look-up stays."""
     try:
         xsd = etree.parse(str(mt.xsd_path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
     except (OSError, etree.XMLSyntaxError):
-        return frozenset()
+        return {}
     tns = xsd.get("targetNamespace") or ""
     local_ns = tns if xsd.get("elementFormDefault") == "qualified" else ""
     types = {st.get("name"): st for st in xsd.iterchildren(_XS + "simpleType")}
     root_ns, _, root_name = mt.root[1:].rpartition("}") if mt.root.startswith("{") else ("", "", mt.root)
     tops = [e for e in xsd.iterchildren(_XS + "element") if e.get("name") == root_name]
     if root_ns != tns or len(tops) != 1:
-        return frozenset()
-    out = set()
+        return {}
+    out = {}
     for cf in mt.code_fields:
         decl = tops[0]
         for step in cf.path.split("/"):
@@ -219,10 +221,16 @@ def schema_checked_code_fields(mt: MessageType, codes: CodeTables) -> frozenset[
             decl = found[0] if len(found) == 1 else None
             if decl is None:
                 break
-        values = _enumeration(decl, types) if decl is not None else None
-        if values is not None and values - {""} == set(codes.table(cf.table)):
-            out.add(cf)
-    return frozenset(out)
+        facets = _facets(decl, types) if decl is not None else None
+        if not facets:
+            continue
+        table = codes.table(cf.table)
+        values, patterns = facets.get("enumeration"), facets.get("pattern", [])
+        if values and set(values) - {""} == set(table):
+            out[cf] = "SCHEMAV_CVC_ENUMERATION_VALID"
+        elif not values and patterns == [code_list_pattern(table)]:
+            out[cf] = "SCHEMAV_CVC_PATTERN_VALID"
+    return out
 
 
 def _child_decls(decl: etree._Element, name: str) -> list[etree._Element]:
@@ -234,8 +242,9 @@ def _child_decls(decl: etree._Element, name: str) -> list[etree._Element]:
     return found
 
 
-def _enumeration(decl: etree._Element, types: dict) -> set[str] | None:
-    """The enumeration values of the element's simple type (named in this schema or inline), or None."""
+def _facets(decl: etree._Element, types: dict) -> dict[str, list[str]] | None:
+    """facet name -> values, of the restriction defining the element's simple type (named in this schema or
+    inline), or None."""
     type_name = decl.get("type")
     if type_name is not None:
         st = types.get(type_name) if ":" not in type_name else None
@@ -244,8 +253,10 @@ def _enumeration(decl: etree._Element, types: dict) -> set[str] | None:
     restriction = st.find(_XS + "restriction") if st is not None else None
     if restriction is None or restriction.get("base") is None:
         return None
-    values = [e.get("value") for e in restriction.iterchildren(_XS + "enumeration")]
-    return set(values) if values else None
+    out: dict[str, list[str]] = {}
+    for facet in restriction.iterchildren(_XS + "*"):
+        out.setdefault(etree.QName(facet).localname, []).append(facet.get("value"))
+    return out
 
 
 def _pretty(tag: str) -> str:
