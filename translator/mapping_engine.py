@@ -665,12 +665,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
                 if got is None:
                     continue
                 out, status, conts, src, value = got
-            el = ctx
-            for key, tag, attrs in chain:
-                e = made.get(key)
-                if e is None:
-                    e = made[key] = SubElement(el, tag, attrs)
-                el = e
+            el = make(ctx, made, chain)
             if attr:
                 el.set(attr, out)
                 node = (el, attr)
