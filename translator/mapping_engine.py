@@ -55,10 +55,59 @@ class Source:
         return readable_path(self.node) if self.node is not None else ""
 
 
+class Provenance:
+    """Where each canonical value came from, per container (the canonical document or one group item): canonical
+    name -> (node, raw, row, value). Recording needs no key objects; `items()` gives ((id(container), name), source)
+    in the order values were first recorded, as one flat dict would, and `get((id(container), name))` looks one up."""
+
+    __slots__ = ("by", "log", "last")
+
+    def __init__(self):
+        self.by: dict = {}          # id(container) -> {name: source}
+        self.log: list = []         # (a container's dict, its size) each time recording moves to another container
+        self.last = None            # the dict recorded into last
+
+    def dict_of(self, container: dict) -> dict:
+        d = self.by.get(id(container))
+        if d is None:
+            d = self.by[id(container)] = {}
+        return d
+
+    def record(self, container: dict, name: str, source: tuple) -> None:
+        d = self.dict_of(container)
+        if d is not self.last:
+            self.log.append((d, len(d)))
+            self.last = d
+        d[name] = source
+
+    def get(self, key: tuple, default=None):
+        d = self.by.get(key[0])
+        return default if d is None else d.get(key[1], default)
+
+    def items(self) -> list:
+        owner = {id(d): cid for cid, d in self.by.items()}
+        ends: list = []
+        nxt: dict = {}
+        for d, start in reversed(self.log):       # a stretch ends where its dict's next stretch starts
+            ends.append(nxt.get(id(d), len(d)))
+            nxt[id(d)] = start
+        ends.reverse()
+        names: dict = {}
+        out: list = []
+        for (d, start), end in zip(self.log, ends):
+            if end > start:
+                ns = names.get(id(d))
+                if ns is None:
+                    ns = names[id(d)] = list(d)
+                cid = owner[id(d)]
+                out += [((cid, n), d[n]) for n in ns[start:end]]
+        return out
+
+
 @dataclass
 class ReadResult:
     doc: cm.Canonical
-    prov: dict = field(default_factory=dict)        # (id(container dict), canonical name) -> (node, raw, row, value)
+    prov: Provenance = field(default_factory=Provenance)
     _root: object = None
     _seen: object = None
     _unread: list | None = None
@@ -246,7 +295,7 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
                     return          # header field read from a group: first item wins
                 hcache.clear()
         target[name] = value
-        prov[(id(target), name)] = (node, raw, row, value)
+        prov.record(target, name, (node, raw, row, value))
 
     def apply(row: Row, el, ctx, item: dict | None) -> None:
         """Any row (the general path): constants, joins, predicates, absent required or defaulted values."""
@@ -296,7 +345,8 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
         return ok
 
     def take(op: tuple, el, text: str, ctx, item: dict | None, targets: tuple) -> None:
-        """One compiled row on the element it reads (the fast path of `apply`). targets: the dict of each mode."""
+        """One compiled row on the element it reads (the fast path of `apply`). targets: (container, its provenance
+        dict) by mode."""
         row, attr, conv, name, mode, simple = op
         if not simple:
             apply(row, el, ctx, item)
@@ -320,12 +370,14 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
         if mode == _DOC_FIRST:
             if doc.get(name):
                 return              # header field read from a group: first item wins
-            target = doc
             hcache.clear()
-        else:
-            target = targets[mode]
+            mode = _DOC
+        target, pd = targets[mode]
         target[name] = value
-        prov[(id(target), name)] = (node, raw, row, value)
+        if pd is not prov.last:
+            prov.log.append((pd, len(pd)))
+            prov.last = pd
+        pd[name] = (node, raw, row, value)
 
     def collect(ctx, trie: dict, item, later: list, hit: set, targets: tuple) -> None:
         """One pass over the context's children (first element of each tag), unconditional rows applied at once,
@@ -358,7 +410,7 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
     def run(plan: _ReadPlan, ctx, item):
         later: list = []
         hit: set = set()
-        targets = (item, fan_item, doc)          # by mode: _ITEM, _FAN, _DOC
+        targets = tuple((c, prov.dict_of(c) if c is not None else None) for c in (item, fan_item, doc))  # by mode
         collect(ctx, plan.trie, item, later, hit, targets)
         tail = plan.always + [r for r in plan.check if id(r) not in hit] if plan.check else plan.always
         for r in tail:            # rows without a condition first: conditions may test what they read
@@ -506,7 +558,7 @@ def _write_plan(table: MappingTable) -> _WritePlan:
     return plan
 
 
-def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
+def write(table: MappingTable, doc: cm.Canonical, prov: Provenance, now: datetime,
           fan_item: dict | None = None) -> WriteResult:
     mt = table.type
     plan = _write_plan(table)
@@ -633,6 +685,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
     def fill(ops: list, ctx, made: dict, item: dict | None) -> None:
         """Apply compiled rows in one context (the root, or one group element for one item)."""
         by_src = (doc, fan_item if fan_item is not None else item or _NOTHING, item or _NOTHING)
+        prov_of = tuple(prov.by.get(id(x)) or _NOTHING for x in by_src)
         for op in ops:
             row, simple, name, src_kind, when, when_header, fmt, lim, chain, leaf, attr, is_fallback, quiet = op
             if when:
@@ -647,7 +700,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: dict, now: datetime,
                 if is_fallback and occupied(made, leaf, attr):
                     consumed.add((id(c), name))   # an earlier row wrote this target; its value stands for this one
                     continue
-                src = prov.get((id(c), name))
+                src = prov_of[src_kind].get(name)
                 try:
                     out = value if fmt is None else fmt(value)
                     if lim is not None:

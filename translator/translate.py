@@ -21,7 +21,8 @@ from lxml import etree
 
 from . import canonical as cm
 from .codes import CodeTables, default_codes
-from .mapping_engine import CONVERTED, DEFAULTED, EMPTY, FILLED, EngineError, Source, WriteResult, _holds, read, write
+from .mapping_engine import (CONVERTED, DEFAULTED, EMPTY, FILLED, EngineError, Provenance, Source, WriteResult, _holds,
+                             read, write)
 from .mapping_table import MappingTable, load_tables
 from .registry import Registry, default_registry
 from .validate import Validator, default_validator
@@ -238,7 +239,7 @@ class Translator:
         if mt is None:
             raise TranslationError(f"unknown source format: root element {local(root.tag)!r}", code="format-unknown")
         if mt.family == "canonical":
-            return mt.id, cm.from_xml(root), {}, (lambda: []), []
+            return mt.id, cm.from_xml(root), Provenance(), (lambda: []), []
         table = self.tables.get(mt.id)
         if table is None or not table.readable:
             raise TranslationError(f"no mapping table reads {mt.id} (mappings/{mt.family}/{mt.name}.csv)",
