@@ -468,7 +468,7 @@ class Written:
 class WriteResult:
     tree: etree._ElementTree
     entries: list           # (node, row, status, value, source tuple or None, before): Written, built on demand
-    consumed: set           # (id(container), canonical name)
+    consumed: dict          # id(container) -> canonical names whose value reached the output
     _written: list | None = None
 
     @property
@@ -568,7 +568,13 @@ def write(table: MappingTable, doc: cm.Canonical, prov: Provenance, now: datetim
         nsmap[None] = root_ns
     root = etree.Element(mt.root, nsmap=nsmap)
     entries: list = []
-    consumed: set = set()
+    consumed: dict = {}
+
+    def consumes(c: dict) -> set:
+        s = consumed.get(id(c))
+        if s is None:
+            s = consumed[id(c)] = set()
+        return s
     pos = [0]
     fan = table.fanout
     hcache: dict = {}
@@ -617,8 +623,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: Provenance, now: datetim
             joined = t.sep.join(p for p in parts if p)
             if joined and not occupied(made, op.leaf, op.attr):
                 for it in items:
-                    for n in row.canonical:
-                        consumed.add((id(it), n))
+                    consumes(it).update(row.canonical)
                 el = make(ctx, made, op.chain)
                 if op.attr:
                     el.set(op.attr, joined)
@@ -651,7 +656,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: Provenance, now: datetim
         elif row.is_fallback and occupied(made, op.leaf, op.attr):
             # a fallback row: an earlier row already wrote this target; its value stands for these fields too
             for c, n in zip(conts, row.canonical):
-                consumed.add((id(c), n))
+                consumes(c).add(n)
             return None
         src = prov.get((id(conts[0]), row.canonical[0])) if row.canonical else None
         status = FILLED
@@ -686,6 +691,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: Provenance, now: datetim
         """Apply compiled rows in one context (the root, or one group element for one item)."""
         by_src = (doc, fan_item if fan_item is not None else item or _NOTHING, item or _NOTHING)
         prov_of = tuple(prov.by.get(id(x)) or _NOTHING for x in by_src)
+        cons = tuple(consumes(x) for x in by_src)
         for op in ops:
             row, simple, name, src_kind, when, when_header, fmt, lim, chain, leaf, attr, is_fallback, quiet = op
             if when:
@@ -698,7 +704,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: Provenance, now: datetim
             value = c.get(name) if simple else None
             if value:
                 if is_fallback and occupied(made, leaf, attr):
-                    consumed.add((id(c), name))   # an earlier row wrote this target; its value stands for this one
+                    cons[src_kind].add(name)   # an earlier row wrote this target; its value stands for this one
                     continue
                 src = prov_of[src_kind].get(name)
                 try:
@@ -726,10 +732,10 @@ def write(table: MappingTable, doc: cm.Canonical, prov: Provenance, now: datetim
                 el.text = out
                 node = el
             if conts is None:
-                consumed.add((id(c), name))
+                cons[src_kind].add(name)
             else:
                 for cc, n in zip(conts, row.canonical):
-                    consumed.add((id(cc), n))
+                    consumes(cc).add(n)
             before = ""
             if status is FILLED:
                 if src is not None:
@@ -759,7 +765,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: Provenance, now: datetim
                     continue
                 for c in row.when:            # the item's category is expressed by where it is written
                     if isinstance(c, Condition) and c.field in item:
-                        consumed.add((id(item), c.field))
+                        consumes(item).add(c.field)
             el = SubElement(make(root, hmade, parents), gtag, gattrs)
             hmade.setdefault(gkey, el)
             fill(ops, el, {}, item)

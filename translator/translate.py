@@ -289,7 +289,7 @@ class Translator:
             if not fan_items:
                 raise TranslationError(f"{target_id} is written once per {table.fanout} and the source has none",
                                        table.fanout_row.where, table.fanout, code="fanout-empty")
-        documents, consumed = [], set()
+        documents, consumed = [], {}
         for n, item in enumerate(fan_items, 1):
             try:
                 res = write(table, doc, prov, now, item)
@@ -298,7 +298,8 @@ class Translator:
                                        e.field, code="target-value") from None
             self._check(res.tree, target_id, res)
             documents.append(res.tree)
-            consumed |= res.consumed
+            for cid, names in res.consumed.items():
+                consumed.setdefault(cid, set()).update(names)
             report._parts.append((n, res))
         report.documents = len(documents)
         self._dropped(doc, prov, consumed, report, target_id)
@@ -308,25 +309,27 @@ class Translator:
         # a source element read into several canonical fields (a code and its national extension) counts as
         # carried when any of them reached the target
         used_nodes = set()
-        for key in consumed:
-            src = prov.get(key)
-            if src is not None and src[0] is not None:
-                used_nodes.add(id(_node(src)))
+        for cid, names in consumed.items():
+            sources = prov.by.get(cid)
+            if sources:
+                for name in names:
+                    src = sources.get(name)
+                    if src is not None and src[0] is not None:
+                        used_nodes.add(id(_node(src)))
         drop = report._drop
 
         def visit(container: dict):
             cid = id(container)
+            used = consumed.get(cid, ())
+            sources = prov.by.get(cid) or {}
             for name, value in container.items():
                 if isinstance(value, list):
                     for item in value:
                         visit(item)
                     continue
-                if not value:
+                if not value or name in used or name in CONTEXT_FIELDS:
                     continue
-                key = (cid, name)
-                if key in consumed or name in CONTEXT_FIELDS:
-                    continue
-                src = prov.get(key)
+                src = sources.get(name)
                 if src is not None and src[0] is not None:
                     if id(_node(src)) in used_nodes:
                         continue
