@@ -265,6 +265,36 @@ def _plans(table: MappingTable, skip) -> dict:
     return plans
 
 
+def _collect(ctx, trie: dict, item, later: list, hit: set, targets: tuple, take, seen, skipped: list) -> None:
+    """One pass over a reading context's children (first element of each tag): unconditional rows applied at once
+    (`take`), conditional ones kept in `later`. (A module function: a recursive closure inside read() would keep
+    the whole read state in a reference cycle until the garbage collector ran.)"""
+    todo = trie.copy()       # tags not met yet: only the first element of a tag is read
+    for child in ctx:
+        e = todo.pop(child.tag, None)
+        if e is None:
+            continue
+        now, cond, skips, checks, sub, is_read, wants_text = e
+        if is_read and seen is not None:
+            seen.add(child)
+        text = ""
+        if wants_text:
+            text = child.text
+            text = text.strip() if text else ""
+        for op in now:
+            take(op, child, text, ctx, item, targets)
+        for op in cond:
+            later.append((op, child, text))
+        for r in skips:
+            skipped.append((r, child))
+        if checks:
+            hit.update(checks)
+        if sub:
+            _collect(child, sub, item, later, hit, targets, take, seen, skipped)
+        if not todo:
+            break
+
+
 def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
          skip: frozenset | set = frozenset()) -> ReadResult:
     """`skip`: canonical fields (national extensions) the caller's target never writes: their elements are not
@@ -379,39 +409,11 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
             prov.last = pd
         pd[name] = (node, raw, row, value)
 
-    def collect(ctx, trie: dict, item, later: list, hit: set, targets: tuple) -> None:
-        """One pass over the context's children (first element of each tag), unconditional rows applied at once,
-        conditional ones kept for after."""
-        todo = trie.copy()       # tags not met yet: only the first element of a tag is read
-        for child in ctx:
-            e = todo.pop(child.tag, None)
-            if e is None:
-                continue
-            now, cond, skips, checks, sub, is_read, wants_text = e
-            if is_read and seen is not None:
-                seen.add(child)
-            text = ""
-            if wants_text:
-                text = child.text
-                text = text.strip() if text else ""
-            for op in now:
-                take(op, child, text, ctx, item, targets)
-            for op in cond:
-                later.append((op, child, text))
-            for r in skips:
-                skipped.append((r, child))
-            if checks:
-                hit.update(checks)
-            if sub:
-                collect(child, sub, item, later, hit, targets)
-            if not todo:
-                break
-
     def run(plan: _ReadPlan, ctx, item):
         later: list = []
         hit: set = set()
         targets = tuple((c, prov.dict_of(c) if c is not None else None) for c in (item, fan_item, doc))  # by mode
-        collect(ctx, plan.trie, item, later, hit, targets)
+        _collect(ctx, plan.trie, item, later, hit, targets, take, seen, skipped)
         tail = plan.always + [r for r in plan.check if id(r) not in hit] if plan.check else plan.always
         for r in tail:            # rows without a condition first: conditions may test what they read
             if not r.when:
