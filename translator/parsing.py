@@ -81,7 +81,7 @@ def parse(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> etree._ElementTr
         raise TypeError("parse() takes bytes; let the XML declaration or BOM state the encoding")
     if len(data) > limits.max_bytes:
         raise ParseError("xml-too-large", f"document is {len(data)} bytes; the limit is {limits.max_bytes}")
-    if not data.strip():
+    if not data or data.isspace():     # not data.strip(): no copy of the whole document
         raise ParseError("xml-empty", "the document is empty")
     try:
         root = etree.fromstring(data, _parser())
