@@ -264,9 +264,13 @@ def _decimal(value: str) -> Decimal:
     return d
 
 
+_QUANTA = {n: Decimal(1).scaleb(-n) for n in range(10)}     # decimals -> the quantum to round to
+
+
 def _fmt(d: Decimal, decimals: int | None) -> str:
     if decimals is not None:
-        return str(d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+        q = _QUANTA.get(decimals)
+        return str(d.quantize(q if q is not None else Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
     s = format(d.normalize(), "f")
     return s
 
