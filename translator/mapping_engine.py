@@ -412,7 +412,7 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
     def run(plan: _ReadPlan, ctx, item):
         later: list = []
         hit: set = set()
-        targets = tuple((c, prov.dict_of(c) if c is not None else None) for c in (item, fan_item, doc))  # by mode
+        targets = ((item, prov.dict_of(item) if item is not None else None), fan_target, doc_target)  # by mode
         _collect(ctx, plan.trie, item, later, hit, targets, take, seen, skipped)
         tail = plan.always + [r for r in plan.check if id(r) not in hit] if plan.check else plan.always
         for r in tail:            # rows without a condition first: conditions may test what they read
@@ -428,6 +428,8 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
             if r.when:
                 apply(r, None, ctx, item)
 
+    doc_target = (doc, prov.dict_of(doc))
+    fan_target = (fan_item, prov.dict_of(fan_item) if fan_item is not None else None)
     run(plans[None], root, None)
     for r in table.rows:
         if r.kind != "group" or not r.reads:
@@ -691,9 +693,14 @@ def write(table: MappingTable, doc: cm.Canonical, prov: Provenance, now: datetim
 
     def fill(ops: list, ctx, made: dict, item: dict | None) -> None:
         """Apply compiled rows in one context (the root, or one group element for one item)."""
-        by_src = (doc, fan_item if fan_item is not None else item or _NOTHING, item or _NOTHING)
-        prov_of = tuple(prov.by.get(id(x)) or _NOTHING for x in by_src)
-        cons = tuple(consumes(x) for x in by_src)
+        # by source kind (_FROM_DOC, _FROM_FAN, _FROM_ITEM): the container, its provenance, its consumed names
+        own = item or _NOTHING
+        own_p = prov.by.get(id(own)) or _NOTHING
+        own_c = consumes(own) if item is not None else set()
+        if fan_item is None:
+            by_src, prov_of, cons = (doc, own, own), (doc_p, own_p, own_p), (doc_c, own_c, own_c)
+        else:
+            by_src, prov_of, cons = (doc, fan_item, own), (doc_p, fan_p, own_p), (doc_c, fan_c, own_c)
         for op in ops:
             row, simple, name, src_kind, when, when_header, fmt, lim, chain, leaf, attr, is_fallback, quiet = op
             if when:
@@ -747,6 +754,9 @@ def write(table: MappingTable, doc: cm.Canonical, prov: Provenance, now: datetim
                     status, before = CONVERTED, value
             entries.append((node, row, status, out, src, before))
 
+    doc_p, doc_c = prov.by.get(id(doc)) or _NOTHING, consumes(doc)
+    if fan_item is not None:
+        fan_p, fan_c = prov.by.get(id(fan_item)) or _NOTHING, consumes(fan_item)
     hmade: dict = {}            # the root's elements by path prefix
     for entry in plan.top:
         if entry[0] == "fields":
