@@ -192,7 +192,8 @@ class _REntry(NamedTuple):
     now: tuple             # _ROp without condition, applied at once
     cond: tuple            # _ROp with a condition, applied after every unconditional row of the context
     skips: tuple           # rows the target has no use for: the element is only listed as dropped
-    checks: tuple          # ids of required/default rows reading this element (so they are not re-run empty)
+    checks: tuple          # ids of required/default rows reading this element below the context's children
+    #                        (so they are not re-run empty; for a child itself, its tag left unmet says so)
     sub: dict              # child tag -> _REntry
     seen: bool             # the element is read by some row (for the unread-elements report)
     text: bool             # some (not skipped) row reads the element's text
@@ -205,7 +206,7 @@ class _ReadPlan:
     (constants, predicates) and those that must run even when their element is absent (required, default)."""
     trie: dict
     always: list
-    check: list
+    check: list            # (row, its tag when the row reads a child of the context, else None)
 
 
 def _plan(rows: list[Row], skip, in_group: bool, fan) -> _ReadPlan:
@@ -244,11 +245,12 @@ def _plan(rows: list[Row], skip, in_group: bool, fan) -> _ReadPlan:
         live = [r for r in rows_here if not (skip and r.canonical and r.canonical[0] in skip)]
         sub = {p[-1]: entry(p) for p in nodes if len(p) == len(prefix) + 1 and p[:-1] == prefix}
         return _REntry(tuple(op(r) for r in live if not r.when), tuple(op(r) for r in live if r.when),
-                       tuple(r for r in rows_here if r not in live), tuple(id(r) for r in live if id(r) in checked),
+                       tuple(r for r in rows_here if r not in live),
+                       tuple(id(r) for r in live if id(r) in checked) if len(prefix) > 1 else (),
                        sub, bool(rows_here), any(r.path.attr is None for r in live))
 
     trie = {p[0]: entry(p) for p in nodes if len(p) == 1}
-    return _ReadPlan(trie, always, check)
+    return _ReadPlan(trie, always, [(r, r.path.steps[0].tag if len(r.path.steps) == 1 else None) for r in check])
 
 
 def _plans(table: MappingTable, skip) -> dict:
@@ -265,10 +267,10 @@ def _plans(table: MappingTable, skip) -> dict:
     return plans
 
 
-def _collect(ctx, trie: dict, item, later: list, hit: set, targets: tuple, take, seen, skipped: list) -> None:
+def _collect(ctx, trie: dict, item, later: list, hit: set, targets: tuple, take, seen, skipped: list) -> dict:
     """One pass over a reading context's children (first element of each tag): unconditional rows applied at once
-    (`take`), conditional ones kept in `later`. (A module function: a recursive closure inside read() would keep
-    the whole read state in a reference cycle until the garbage collector ran.)"""
+    (`take`), conditional ones kept in `later`; returns the tags not met. (A module function: a recursive closure
+    inside read() would keep the whole read state in a reference cycle until the garbage collector ran.)"""
     todo = trie.copy()       # tags not met yet: only the first element of a tag is read
     for child in ctx:
         e = todo.pop(child.tag, None)
@@ -293,6 +295,7 @@ def _collect(ctx, trie: dict, item, later: list, hit: set, targets: tuple, take,
             _collect(child, sub, item, later, hit, targets, take, seen, skipped)
         if not todo:
             break
+    return todo
 
 
 def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
@@ -413,8 +416,9 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
         later: list = []
         hit: set = set()
         targets = ((item, prov.dict_of(item) if item is not None else None), fan_target, doc_target)  # by mode
-        _collect(ctx, plan.trie, item, later, hit, targets, take, seen, skipped)
-        tail = plan.always + [r for r in plan.check if id(r) not in hit] if plan.check else plan.always
+        unmet = _collect(ctx, plan.trie, item, later, hit, targets, take, seen, skipped)
+        tail = plan.always + [r for r, tag in plan.check if (tag in unmet if tag is not None else id(r) not in hit)] \
+            if plan.check else plan.always
         for r in tail:            # rows without a condition first: conditions may test what they read
             if not r.when:
                 apply(r, None, ctx, item)
