@@ -119,7 +119,7 @@ class ReadResult:
         """Source leaf elements with a value that no row reads (found on first use: only reports need it)."""
         if self._unread is None:
             seen = self._seen or set()
-            self._unread = [el for el in self._root.iter() if isinstance(el.tag, str) and el not in seen
+            self._unread = [el for el in self._root.iter(etree.Element) if el not in seen
                             and len(el) == 0 and (el.text or "").strip()] if self._root is not None else []
         return self._unread
 

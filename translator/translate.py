@@ -109,16 +109,16 @@ class MappingReport:
     def to_dict(self) -> dict:
         if self._dict is None:
             rp = _Paths()
+            known = rp.paths            # element -> path, filled as paths are asked for
             fields = []
             c = {FILLED: 0, CONVERTED: 0, DEFAULTED: 0, EMPTY: 0}
             for doc_no, node, row, status, value, canonical, target, snode, before in self._entries():
                 if node is not None:
-                    path = rp.of(node)
+                    path = known.get(node) or rp.of(node)
                 else:
                     path = target or (row.path.text if row.path else "")
-                e = {"document": doc_no, "target": path, "status": status, "value": value,
-                     "canonical": canonical, "source": rp.of(snode) if snode is not None else None,
-                     "row": row.where}
+                e = {"document": doc_no, "target": path, "status": status, "value": value, "canonical": canonical,
+                     "source": (known.get(snode) or rp.of(snode)) if snode is not None else None, "row": row.where}
                 if status == CONVERTED:
                     e["from"] = before
                     e["to"] = value
@@ -127,11 +127,11 @@ class MappingReport:
             dropped = []
             for kind, what, value, reason in self.dropped:
                 if isinstance(what, etree._Element):
-                    src = rp(what)
+                    src = known.get(what) or rp(what)
                 elif isinstance(what, str):
                     src = what
                 else:
-                    src = rp.of(what.node)
+                    src = known.get(what.node) or rp.of(what.node)
                 dropped.append({"source": src, "value": value, "reason": reason, "kind": kind})
             self._dict = {"source": self.source, "target": self.target, "documents": self.documents,
                           "summary": {**c, "dropped": len(self.dropped)},
@@ -405,15 +405,20 @@ class _Paths:
         base = self(parent) + "/"
         kids = list(parent)
         tags = [c.tag for c in kids]
+        distinct = set(tags)
+        names, paths = self.names, self.paths
+        for t in distinct:
+            if t not in names:
+                names[t] = local(t)
+        if len(distinct) == len(tags):           # no two siblings share a name: no index
+            paths.update(zip(kids, [base + names[t] for t in tags]))
+            return
         counts: dict = {}
         for t in tags:
             counts[t] = counts.get(t, 0) + 1
         nth: dict = {}
-        names, paths = self.names, self.paths
         for c, t in zip(kids, tags):
-            name = names.get(t)
-            if name is None:
-                name = names[t] = local(t)
+            name = names[t]
             if counts[t] > 1:
                 i = nth[t] = nth.get(t, 0) + 1
                 name = f"{name}[{i}]"
