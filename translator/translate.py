@@ -322,12 +322,12 @@ class Translator:
             cid = id(container)
             used = consumed.get(cid, ())
             sources = prov.by.get(cid) or {}
-            for name, value in container.items():
-                if isinstance(value, list):
+            for name, value in [(n, v) for n, v in container.items() if v and (n not in used or type(v) is list)]:
+                if type(value) is list:
                     for item in value:
                         visit(item)
                     continue
-                if not value or name in used or name in CONTEXT_FIELDS:
+                if name in CONTEXT_FIELDS:
                     continue
                 src = sources.get(name)
                 if src is not None and src[0] is not None:
