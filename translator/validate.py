@@ -80,7 +80,6 @@ class Validator:
             for cf in mt.code_fields:
                 self.codes.table(cf.table)   # unknown table: fail at start-up, not per message
             self.schema_checked[mt.id] = schema_checked_code_fields(mt, self.codes)
-        self._code_plans = {mt.id: self._code_plan(mt) for mt in self.registry.types.values()}
 
     # -- entry points --------------------------------------------------------------------------------------
     def validate_bytes(self, data: bytes, format: str | None = None,
@@ -139,7 +138,7 @@ class Validator:
                 except etree.XPathError:
                     path = e.path
             if checked and hit and hit[0] in checked and e.type_name == checked[hit[0]][1]:
-                value = (hit[0].text or "").strip()
+                value = leaf_value(hit[0]).strip()
                 if (value and value not in checked[hit[0]][0]) or any(
                         o.path == e.path and o.type_name != e.type_name for o in log):
                     continue
@@ -157,50 +156,16 @@ class Validator:
                     out[el] = (table, error_type)
         return out
 
-    def _code_plan(self, mt: MessageType) -> tuple[list, list[CodeField]]:
-        """For documents the XSD accepted: ([(XPath of the text of every element of the fields sharing a code
-        table, table)], the code fields looked up one by one). The fields whose table the XSD enforces are in
-        neither. One XPath call per table instead of one per field; only element paths (plain child steps) are
-        batched, since the text() of an attribute or text node is nothing."""
-        skip = self.schema_checked.get(mt.id, {})
-        by_table: dict[str, list[CodeField]] = {}
-        singles = []
-        for cf in mt.code_fields:
-            if cf in skip:
-                continue
-            if all(_STEP.fullmatch(step.strip()) for step in cf.path.split("/")):
-                by_table.setdefault(cf.table, []).append(cf)
-            else:
-                singles.append(cf)
-        batches = [(etree.XPath(f"({' | '.join(cf.path for cf in cfs)})/text()", namespaces=mt.namespaces,
-                                smart_strings=False), self.codes[table]) for table, cfs in by_table.items()]
-        return batches, singles
-
-    def _codes_clean(self, mt: MessageType, root: etree._Element) -> bool:
-        """True when every batched code field of an XSD-valid document holds a code of its table or nothing.
-        Each text node is checked, so an element's .text (what the look-up reads) is among them."""
-        for texts, table in self._code_plans[mt.id][0]:
-            for value in texts(root):
-                if value not in table and value.strip() and value.strip() not in table:
-                    return False
-        return True
-
     def _rule_issues(self, mt: MessageType, root: etree._Element, xsd_valid: bool = True) -> list[Issue]:
         ctx = RuleContext(mt.namespaces, self.codes, mt)
         issues = []
-        fields = mt.code_fields
-        if xsd_valid:
-            plan = self._code_plans.get(mt.id)
-            if plan is None:
-                fields = [cf for cf in fields if cf not in self.schema_checked.get(mt.id, {})]
-            elif self._codes_clean(mt, root):
-                fields = plan[1]    # the usual case: only the fields that could not be batched remain
-            else:
-                fields = [cf for cf in fields if cf not in self.schema_checked[mt.id]]
-        for cf in fields:
+        skip = self.schema_checked.get(mt.id, {}) if xsd_valid else {}
+        for cf in mt.code_fields:
+            if cf in skip:
+                continue     # the XSD passed and restricts the field to exactly this table
             table = self.codes[cf.table]
             for el in cf.xpath(root):
-                value = el.strip() if isinstance(el, str) else (el.text or "").strip()
+                value = el.strip() if isinstance(el, str) else leaf_value(el).strip()
                 if not value or value in table:
                     continue     # the common case: nothing else to compute
                 if isinstance(el, str):      # an attribute or text value: report it on its element
@@ -227,6 +192,17 @@ class Validator:
                 continue
             issues.extend(found)
         return issues
+
+
+def leaf_value(el: etree._Element) -> str:
+    """The value of a simple element as the XSD reads it: its text, joined across comments or processing
+    instructions inside it (<GUnit>0<!-- -->35</GUnit> is 035). With element content (which the XSD reports)
+    the text before the first child."""
+    if len(el) == 0:
+        return el.text or ""
+    if any(isinstance(c.tag, str) for c in el):
+        return el.text or ""
+    return (el.text or "") + "".join(c.tail or "" for c in el)
 
 
 def schema_checked_code_fields(mt: MessageType, codes: CodeTables) -> dict[CodeField, str]:
