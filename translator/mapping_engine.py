@@ -267,6 +267,17 @@ def _plans(table: MappingTable, skip) -> dict:
     return plans
 
 
+def compile_table(table: MappingTable, skips=()) -> None:
+    """Compile a table's plans now rather than on first use: writing, and reading for no skipped fields and for each
+    set in `skips` (what each target leaves out)."""
+    if table.readable:
+        _plans(table, frozenset())
+        for skip in skips:
+            _plans(table, skip)
+    if table.writable:
+        _write_plan(table)
+
+
 def _collect(ctx, trie: dict, item, later: list, hit: set, targets: tuple, take, seen, skipped: list) -> dict:
     """One pass over a reading context's children (first element of each tag): unconditional rows applied at once
     (`take`), conditional ones kept in `later`; returns the tags not met. (A module function: a recursive closure

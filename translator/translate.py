@@ -22,7 +22,7 @@ from lxml import etree
 from . import canonical as cm
 from .codes import CodeTables, default_codes
 from .mapping_engine import (CONVERTED, DEFAULTED, EMPTY, FILLED, EngineError, Provenance, Source, WriteResult, _holds,
-                             read, write)
+                             compile_table, read, write)
 from .mapping_table import MappingTable, load_tables
 from .registry import Registry, default_registry
 from .validate import Validator, default_validator
@@ -176,6 +176,8 @@ class Translator:
         self.validator = validator or (default_validator() if registry is None and codes is None
                                        else Validator(self.registry, self.codes))
         self.tables: dict[str, MappingTable] = load_tables(self.registry, self.codes, mappings_dir)
+        for tid, table in self.tables.items():      # at start-up: no first message pays for it, and the plans are
+            compile_table(table, [self._skippable(tid, t) for t in self.targets_for(tid)])   # start-up objects
 
     # -- discovery -------------------------------------------------------------------------------------------
     def _pivot_of(self, type_id: str) -> str | None:
