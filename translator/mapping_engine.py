@@ -748,7 +748,10 @@ def write(table: MappingTable, doc: cm.Canonical, prov: Provenance, now: datetim
                 if got is None:
                     continue
                 out, status, conts, src, value = got
-            el = make(ctx, made, chain)
+            el = ctx                                # make(ctx, made, chain), inlined: it runs for every value
+            for key, tag, attrs in chain:
+                e = made.get(key)
+                el = e if e is not None else made.setdefault(key, SubElement(el, tag, attrs))
             if attr:
                 el.set(attr, out)
                 node = (el, attr)
