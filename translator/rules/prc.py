@@ -158,12 +158,13 @@ def group_count(root, ctx):
     seen = set()
     for child in root.iterchildren():
         tag = child.tag
-        if tag in seen:
-            break
-        seen.add(tag)
+        if tag in _ONCE or tag in _AT_MOST_ONCE:
+            if tag in seen:
+                break
+            seen.add(tag)
     else:
         if HEAD in seen and LISTS in seen:
-            return      # the usual case: each group once, DecHead and DecLists there
+            return      # the usual case: each counted group once, DecHead and DecLists there
     counts: dict[str, list] = {}
     for child in root:
         tag = child.tag
@@ -413,6 +414,9 @@ def item_numbers(root, ctx):
             return
 
 
+_LINE_NUMBERS = [str(n) for n in range(1, 10000)]    # "1", "2", ...: goods line numbers as written
+
+
 @rule(DEC, code="prc-container-goods")
 def container_goods(root, ctx):
     """集装箱 商品项号 Container/GoodsNo lists, comma-separated, the item numbers carried in the container
@@ -429,7 +433,7 @@ def container_goods(root, ctx):
             continue
         if plain is None:
             # the item numbers written as their line's number (1, 2, ...): a part equal to one of them is good
-            plain = {g for n, g in enumerate((item.get(gno) for item in v.items), 1) if g == str(n)}
+            plain = {g for g, n in zip([item.get(gno) for item in v.items], _LINE_NUMBERS) if g == n}
         parts = value.split(",")
         if all(p in plain for p in parts):
             continue    # the usual case
