@@ -188,7 +188,8 @@ class _ROp(NamedTuple):
 
 
 class _REntry(NamedTuple):
-    """What to do with the first child element of one tag (one trie node)."""
+    """What to do with the first child element of one tag (one trie node). Plans hold these as plain tuples, and
+    the common case, one unconditional row reading the element's text and nothing else, as that row's _ROp."""
     now: tuple             # _ROp without condition, applied at once
     cond: tuple            # _ROp with a condition, applied after every unconditional row of the context
     skips: tuple           # rows the target has no use for: the element is only listed as dropped
@@ -240,14 +241,17 @@ def _plan(rows: list[Row], skip, in_group: bool, fan) -> _ReadPlan:
 
     checked = {id(r) for r in check}
 
-    def entry(prefix: tuple) -> _REntry:
+    def entry(prefix: tuple) -> tuple:
         rows_here = nodes[prefix]
         live = [r for r in rows_here if not (skip and r.canonical and r.canonical[0] in skip)]
         sub = {p[-1]: entry(p) for p in nodes if len(p) == len(prefix) + 1 and p[:-1] == prefix}
-        return _REntry(tuple(op(r) for r in live if not r.when), tuple(op(r) for r in live if r.when),
-                       tuple(r for r in rows_here if r not in live),
-                       tuple(id(r) for r in live if id(r) in checked) if len(prefix) > 1 else (),
-                       sub, bool(rows_here), any(r.path.attr is None for r in live))
+        if len(rows_here) == 1 and live and not live[0].when and live[0].path.attr is None and not sub \
+                and (len(prefix) == 1 or id(live[0]) not in checked):
+            return op(live[0])
+        return tuple(_REntry(tuple(op(r) for r in live if not r.when), tuple(op(r) for r in live if r.when),
+                             tuple(r for r in rows_here if r not in live),
+                             tuple(id(r) for r in live if id(r) in checked) if len(prefix) > 1 else (),
+                             sub, bool(rows_here), any(r.path.attr is None for r in live)))
 
     trie = {p[0]: entry(p) for p in nodes if len(p) == 1}
     return _ReadPlan(trie, always, [(r, r.path.steps[0].tag if len(r.path.steps) == 1 else None) for r in check])
@@ -286,6 +290,14 @@ def _collect(ctx, trie: dict, item, later: list, hit: set, targets: tuple, take,
     for child in ctx:
         e = todo.pop(child.tag, None)
         if e is None:
+            continue
+        if len(e) == 6:          # an _ROp: the element's one row, unconditional, reading its text
+            if seen is not None:
+                seen.add(child)
+            text = child.text
+            take(e, child, text.strip() if text else "", ctx, item, targets)
+            if not todo:
+                break
             continue
         now, cond, skips, checks, sub, is_read, wants_text = e
         if is_read and seen is not None:
