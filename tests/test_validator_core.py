@@ -208,3 +208,13 @@ def test_a_comment_inside_a_code_does_not_split_it(validator, home):
             report = v.validate_bytes(doc(mode=mode))[0]
             assert [(i.code, i.path, i.message) for i in report.errors] == [
                 ("code-unknown", "/Order/Mode", f"Mode: {value!r} is not in code table toy_mode")], mode
+
+
+def test_xsd_only_policy_reports_the_code_list_as_code_unknown(home):
+    """Without rules the look-ups do not run; a code list in the XSD still reports a missing code as code-unknown
+    naming field and table, not as the schema's raw enumeration error."""
+    v = _with_mode_enum(home, ["A", "S"])
+    report, _ = v.validate_bytes(doc(mode="X"), policy=ValidationPolicy(rules=False))
+    assert [(i.code, i.path, i.message) for i in report.errors] == [
+        ("code-unknown", "/Order/Mode", "Mode: 'X' is not in code table toy_mode")]
+    assert v.validate_bytes(doc(mode="S"), policy=ValidationPolicy(rules=False))[0].valid

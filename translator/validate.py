@@ -113,17 +113,19 @@ class Validator:
         report = ValidationReport(mt.id)
         xsd_valid = mt.schema.validate(root)
         if not xsd_valid:
-            report.issues.extend(self._xsd_issues(mt.schema, root, mt if policy.rules else None))
+            report.issues.extend(self._xsd_issues(mt.schema, root, mt, lookups=policy.rules))
         if policy.rules:
             report.issues.extend(self._rule_issues(mt, root, xsd_valid))
         return report
 
     # -- internals -----------------------------------------------------------------------------------------
     def _xsd_issues(self, schema: etree.XMLSchema, root: etree._Element,
-                    mt: MessageType | None = None) -> list[Issue]:
-        """The schema's errors as issues. With `mt` (rules on), the code look-ups run in Python on this invalid
-        document and report a code missing from its table as code-unknown; the schema's enumeration error for
-        the same value is then left out, and so is one on a value that has another schema error already."""
+                    mt: MessageType | None = None, lookups: bool = True) -> list[Issue]:
+        """The schema's errors as issues. A code list's own error (enumeration / pattern of a code field the XSD
+        checks, see schema_checked_code_fields) on a code missing from its table is reported as code-unknown
+        with field and table, like the look-up does: by the look-up itself when `lookups` (it runs on this
+        invalid document), else from here. Such an error on a value that has another schema error already is
+        left out."""
         issues = []
         tree = root.getroottree()
         log = schema.error_log
@@ -138,9 +140,12 @@ class Validator:
                 except etree.XPathError:
                     path = e.path
             if checked and hit and hit[0] in checked and e.type_name == checked[hit[0]][1]:
-                value = leaf_value(hit[0]).strip()
-                if (value and value not in checked[hit[0]][0]) or any(
-                        o.path == e.path and o.type_name != e.type_name for o in log):
+                table, value = checked[hit[0]][0], leaf_value(hit[0]).strip()
+                if value and value not in table:
+                    if not lookups:
+                        issues.append(_code_unknown(local(hit[0].tag), value, table.name, hit[0]))
+                    continue
+                if any(o.path == e.path and o.type_name != e.type_name for o in log):
                     continue
             code = _XSD_CODES.get(e.type_name, "xsd-invalid")
             issues.append(Issue(code, _clean(e.message), path, e.line or None, ERROR))
@@ -173,8 +178,7 @@ class Validator:
                     name = f"{local(node.tag)}/@{el.attrname}" if getattr(el, "is_attribute", False) else cf.path
                 else:
                     node, name = el, local(el.tag)
-                issues.append(Issue("code-unknown", f"{name}: {value!r} is not in code table {cf.table}",
-                                    readable_path(node), node.sourceline if node is not None else None))
+                issues.append(_code_unknown(name, value, cf.table, node))
         for r in rules_for(mt.id):
             found = []
             try:
@@ -192,6 +196,11 @@ class Validator:
                 continue
             issues.extend(found)
         return issues
+
+
+def _code_unknown(name: str, value: str, table: str, node) -> Issue:
+    return Issue("code-unknown", f"{name}: {value!r} is not in code table {table}", readable_path(node),
+                 node.sourceline if node is not None else None)
 
 
 def leaf_value(el: etree._Element) -> str:
