@@ -200,6 +200,10 @@ class _REntry(NamedTuple):
     text: bool             # some (not skipped) row reads the element's text
 
 
+_ROP_LEN = len(_ROp._fields)       # how _collect tells a lone row from a trie entry
+assert _ROP_LEN != len(_REntry._fields)
+
+
 @dataclass
 class _ReadPlan:
     """Reading rows of one context (the root or a group element) arranged for a single pass over the document:
@@ -291,7 +295,7 @@ def _collect(ctx, trie: dict, item, later: list, hit: set, targets: tuple, take,
         e = todo.pop(child.tag, None)
         if e is None:
             continue
-        if len(e) == 6:          # an _ROp: the element's one row, unconditional, reading its text
+        if len(e) == _ROP_LEN:   # an _ROp: the element's one row, unconditional, reading its text
             if seen is not None:
                 seen.add(child)
             text = child.text
