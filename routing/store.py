@@ -178,6 +178,13 @@ class Store:
     def audit(self, message_id): raise NotImplementedError
     def claim_due(self, now, limits, busy, max_n): raise NotImplementedError
     def finish_attempt(self, claimed, now, outcome, **kw): raise NotImplementedError
+
+    def settle(self, outcomes, now, limits, busy, max_n):
+        """The delivery worker's round: record outcomes [(claimed, at, outcome, finish_attempt kwargs)], then
+        claim up to max_n due deliveries. -> ([new state of each outcome], [Claimed]). Stores that can do both
+        in one transaction do (SQLiteStore)."""
+        states = [self.finish_attempt(cl, at, outcome, **kw) for cl, at, outcome, kw in outcomes]
+        return states, (self.claim_due(now, limits, busy, max_n) if max_n > 0 else [])
     def recover_in_doubt(self, now): raise NotImplementedError
     def resend(self, message_id, now, max_attempts=None): raise NotImplementedError
     def cancel(self, message_id, now, detail=""): raise NotImplementedError
@@ -528,6 +535,9 @@ class SQLiteStore(Store):
         """Claim deliveries that are due, respecting per-route concurrency (limits minus busy). The claim and
         the attempt row are committed before anything is sent, so a restart knows the attempt may have happened.
         One statement per table for the whole batch; each delivery's claim is the batch token + its id."""
+        return self._run(self._claim_job(now, limits, busy, max_n))
+
+    def _claim_job(self, now: float, limits: dict[str, int], busy: dict[str, int], max_n: int):
         def job(c):
             out: list[Claimed] = []
             rows = c.execute("SELECT id, message_id, route, endpoint, target, attempts, max_attempts, payload "
@@ -554,13 +564,26 @@ class SQLiteStore(Store):
             self._audit_rows(c, [(x.message_id, x.delivery_id, None, S.SENDING, now, f"attempt {x.attempt}")
                                  for x in out])
             return out
+        return job
+
+    def finish_attempt(self, cl: Claimed, now: float, outcome: str, **kw) -> str:
+        """Record an attempt's outcome: delivered / acknowledged, or failed (next_at given: retry) / dead.
+        Returns the new delivery state. A stale claim (the delivery was re-claimed) changes nothing.
+        kw: error, status, response, response_info, next_at, receipt, receipt_evidence, back."""
+        return self._run(self._finish_job(cl, now, outcome, **kw))
+
+    def settle(self, outcomes, now, limits, busy, max_n):
+        """As Store.settle, in one transaction: the outcomes recorded and the next deliveries claimed together."""
+        jobs = [self._finish_job(cl, at, outcome, **kw) for cl, at, outcome, kw in outcomes]
+        claim = self._claim_job(now, limits, busy, max_n) if max_n > 0 else None
+
+        def job(c):
+            return [j(c) for j in jobs], (claim(c) if claim is not None else [])
         return self._run(job)
 
-    def finish_attempt(self, cl: Claimed, now: float, outcome: str, *, error=None, status=None, response=None,
-                       response_info=None, next_at=None, receipt: bytes | None = None, receipt_evidence=None,
-                       back: tuple | None = None) -> str:
-        """Record an attempt's outcome: delivered / acknowledged, or failed (next_at given: retry) / dead.
-        Returns the new delivery state. A stale claim (the delivery was re-claimed) changes nothing."""
+    def _finish_job(self, cl: Claimed, now: float, outcome: str, *, error=None, status=None, response=None,
+                    response_info=None, next_at=None, receipt: bytes | None = None, receipt_evidence=None,
+                    back: tuple | None = None):
         def job(c):
             row = c.execute("SELECT state, claim, cancel_requested FROM deliveries WHERE id = ?",
                             (cl.delivery_id,)).fetchone()
@@ -594,7 +617,7 @@ class SQLiteStore(Store):
             self._refresh_message(c, cl.message_id, now, audit=audit)
             self._audit_rows(c, audit)
             return new
-        return self._run(job)
+        return job
 
     def recover_in_doubt(self, now: float) -> list[dict]:
         """At start-up: deliveries left `sending` by a crash. Their last attempt may or may not have reached the

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import states as S
-from .store import MIGRATIONS, Claimed, DuplicateMessage, NewMessage, SQLiteStore
+from .store import MIGRATIONS, Claimed, DuplicateMessage, NewMessage, SQLiteStore, Store
 
 log = logging.getLogger("edihub.store")
 
@@ -285,6 +285,10 @@ class PostgresStore(SQLiteStore):
             for cl in got:
                 self._held[cl.claim] = taken
         return got
+
+    # one transaction per write here (PostgreSQL groups concurrent commits itself), with this store's own
+    # claim (SKIP LOCKED, leases): the generic settle, not SQLite's one-transaction version
+    settle = Store.settle
 
     def finish_attempt(self, cl: Claimed, now: float, outcome: str, **kw) -> str:
         try:

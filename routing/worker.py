@@ -46,6 +46,7 @@ class DeliveryWorker:
         self.busy: dict[str, int] = {}
         self.max_in_flight = max(1, sum(self.limits.values()))
         self.in_flight: set[asyncio.Task] = set()
+        self._done: list[tuple] = []      # outcomes (claimed, now, state, kw) not yet recorded
         self.in_doubt: list[dict] = []
         self.stats = {"attempts": 0, "acknowledged": 0, "delivered": 0, "failed": 0, "dead": 0, "rejected": 0}
         self._wake: asyncio.Event | None = None
@@ -114,18 +115,21 @@ class DeliveryWorker:
         async with Http11Pool(max_idle=self.max_in_flight) as client:
             self._client = client
             while not self._stopping:
+                self._wake.clear()          # before the tick: a wake while it runs is not lost
                 try:
                     await self._tick()
                 except Exception:  # noqa: BLE001 - the worker must survive a bad row or a store hiccup
                     log.exception("delivery worker tick failed")
                     await asyncio.sleep(self.cfg.delivery.poll_interval)
-                self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.cfg.delivery.poll_interval)
                 except asyncio.TimeoutError:
                     pass
             if self.in_flight:
                 await asyncio.wait(self.in_flight, timeout=self.cfg.delivery.timeout + 1)
+            if self._done:                   # answers that came in: recorded before stopping
+                done, self._done = self._done, []
+                await asyncio.to_thread(self._record_each, done)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -133,34 +137,68 @@ class DeliveryWorker:
             self._wake.set()
 
     async def _tick(self) -> None:
+        """Record the outcomes that came in since the last tick and claim what is due, in one store call (one
+        transaction on SQLite): a delivery costs one claim and one outcome write, batched with the others."""
+        done, self._done = self._done, []
         free = self.max_in_flight - len(self.in_flight)
-        if free <= 0:
+        if free <= 0 and not done:
             return
-        claimed = await asyncio.to_thread(self.store.claim_due, self.clock(), self.limits, dict(self.busy), free)
+        try:
+            states, claimed = await asyncio.to_thread(self.store.settle, done, self.clock(), self.limits,
+                                                      dict(self.busy), max(0, free))
+        except Exception:
+            if done:                        # nothing was recorded: record them one by one (a bad one alone)
+                await asyncio.to_thread(self._record_each, done)
+            raise
+        self._count(states)
         for c in claimed:
             self.busy[c.route] = self.busy.get(c.route, 0) + 1
             t = asyncio.create_task(self._attempt(c))
             self.in_flight.add(t)
             t.add_done_callback(self.in_flight.discard)
 
+    def _count(self, states) -> None:
+        for new in states:
+            key = "dead" if new == S.CANCELLED else new
+            if key in self.stats:
+                self.stats[key] += 1
+
+    def _record_each(self, done: list) -> None:
+        """Fallback when a batch of outcomes could not be written: each alone; one that still fails is recorded
+        as a retryable internal failure (its claim is never lost)."""
+        for cl, now, outcome, kw in done:
+            try:
+                self._count([self.store.finish_attempt(cl, now, outcome, **kw)])
+            except Exception as e:  # noqa: BLE001
+                log.exception("recording the outcome of delivery %s attempt %d failed", cl.delivery_id, cl.attempt)
+                self._count([self.store.finish_attempt(cl, now, S.FAILED, error=f"internal error: {e}",
+                                                       next_at=now + self.backoff(cl.route, cl.attempt))])
+
     # -- one attempt -----------------------------------------------------------------------------------------
     async def _attempt(self, c: Claimed) -> None:
+        """Send, then queue the outcome for the next tick (the delivery stays `sending` in the store until it is
+        recorded, so it cannot be claimed twice)."""
         try:
             ep = self.endpoints[c.endpoint]
             self.stats["attempts"] += 1
             resp = await self.deliver(ep, c.payload, message_id=c.message_id, idempotency_key=c.delivery_id,
                                       client=self._client, timeout=getattr(ep, "timeout", None))
-            await asyncio.to_thread(self._record, c, resp)
+            if self.receipts is not None or self.translate_back is not None:
+                outcome = await asyncio.to_thread(self._outcome, c, resp)     # signing / translating: off the loop
+            else:
+                outcome = self._outcome(c, resp)
         except Exception as e:  # noqa: BLE001 - record as a retryable failure rather than lose the claim
             log.exception("delivery %s attempt %d crashed", c.delivery_id, c.attempt)
             now = self.clock()
-            await asyncio.to_thread(self.store.finish_attempt, c, now, S.FAILED, error=f"internal error: {e}",
-                                    next_at=now + self.backoff(c.route, c.attempt))
+            outcome = (c, now, S.FAILED, {"error": f"internal error: {e}",
+                                           "next_at": now + self.backoff(c.route, c.attempt)})
         finally:
             self.busy[c.route] -= 1
-            self._wake.set()
+        self._done.append(outcome)
+        self._wake.set()
 
-    def _record(self, c: Claimed, resp) -> None:
+    def _outcome(self, c: Claimed, resp) -> tuple:
+        """-> (claimed, now, outcome state, finish_attempt keyword arguments) for an endpoint's answer."""
         now = self.clock()
         outcome = getattr(resp, "outcome", None)
         info = resp.to_dict() if hasattr(resp, "to_dict") else None
@@ -171,17 +209,13 @@ class DeliveryWorker:
         if resp.ok and getattr(resp, "correlated", True) is False:
             # the answer is about another message: not a receipt for ours; retry under the same key
             retry = c.attempt < c.max_attempts
-            new = self.store.finish_attempt(c, now, S.FAILED, error=resp.error or "uncorrelated answer",
-                                            next_at=now + self.backoff(c.route, c.attempt) if retry else None, **kw)
-            self.stats["failed" if new == S.FAILED else "dead"] += 1
-            return
+            return (c, now, S.FAILED, dict(kw, error=resp.error or "uncorrelated answer",
+                                           next_at=now + self.backoff(c.route, c.attempt) if retry else None))
         if resp.ok:
             if outcome is not None and not outcome.accepted:
-                state, err = S.REJECTED, "refused by the authority: " + (
+                err = "refused by the authority: " + (
                     "; ".join(f"{a} {b}" for a, b in outcome.messages) or str(outcome.status))
-                self.store.finish_attempt(c, now, S.REJECTED, error=err, **kw)
-                self.stats["rejected"] += 1
-                return
+                return (c, now, S.REJECTED, dict(kw, error=err))
             state = S.ACKNOWLEDGED if outcome is not None and outcome.accepted else S.DELIVERED
             receipt = ev = back = None
             if self.receipts is not None:
@@ -195,10 +229,7 @@ class DeliveryWorker:
                     log.exception("receipt for %s failed", c.delivery_id)
             if self.translate_back is not None and outcome is not None and outcome.document_root is not None:
                 back = self.translate_back(c, outcome.document_root)
-            self.store.finish_attempt(c, now, state, receipt=receipt, receipt_evidence=ev, back=back, **kw)
-            self.stats[state] += 1
-            return
+            return (c, now, state, dict(kw, receipt=receipt, receipt_evidence=ev, back=back))
         retry = bool(getattr(resp, "retryable", False)) and c.attempt < c.max_attempts
-        next_at = now + self.backoff(c.route, c.attempt) if retry else None
-        new = self.store.finish_attempt(c, now, S.FAILED, error=resp.error or "not delivered", next_at=next_at, **kw)
-        self.stats["failed" if new == S.FAILED else "dead"] += 1
+        return (c, now, S.FAILED, dict(kw, error=resp.error or "not delivered",
+                                       next_at=now + self.backoff(c.route, c.attempt) if retry else None))
