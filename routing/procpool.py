@@ -31,11 +31,27 @@ _pipeline = None            # in a worker process: the Pipeline built by _init
 def _init(cfg) -> None:
     global _pipeline
     from .runtime import build_pipeline
+    _exit_with_parent()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _, _pipeline, _, _ = build_pipeline(cfg)
     import gc
     gc.collect()
     gc.freeze()            # long-lived schemas, tables and keys: out of the cyclic collector's scans
+
+
+def _exit_with_parent(period: float = 1.0) -> None:
+    """A worker ends when the serving process is gone, however it ended (a SIGTERM'd uvicorn re-raises the
+    signal and skips every cleanup; SIGKILL): the pool's queue pipe alone does not tell a spawned worker."""
+    import os
+    import threading
+    import time
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(period)
+        os._exit(0)
+    threading.Thread(target=watch, name="edihub-parent-watch", daemon=True).start()
 
 
 def _work(partner_id: str, raw: bytes, now: float, hints: dict | None) -> Prepared:

@@ -54,3 +54,48 @@ def test_a_worker_process_that_dies_costs_no_submission(hub_factory, sim):
     r2 = hub.submit(sample(IDA))
     assert r2.status_code == 202, r2.text
     assert pid not in procs._pool._processes
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for t in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{t}/children") as f:
+            out.update(int(x) for x in f.read().split())
+    return out
+
+
+def test_worker_processes_end_with_a_terminated_server(tmp_path, pki, endpoints):
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from hubkit import ENV, ROOT, config_text, free_port
+    cfg = tmp_path / "edihub.toml"
+    cfg.write_text(config_text(tmp_path, pki, endpoints, pipeline_processes=2))
+    port = free_port()
+    hub = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--config", str(cfg), "--port", str(port),
+                            "--log-level", "warning"], cwd=ROOT, env={**os.environ, **ENV},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        workers = [p for p in _children(hub.pid)
+                   if b"spawn_main" in open(f"/proc/{p}/cmdline", "rb").read()]
+        assert len(workers) == 2
+        r = httpx.post(f"http://127.0.0.1:{port}/api/messages", content=sample(IDA), timeout=10,
+                       headers={"Authorization": f"Bearer {ENV['T_PARTNER_A']}", "Content-Type": "application/xml"})
+        assert r.status_code == 202, r.text
+    finally:
+        hub.terminate()
+        hub.wait(15)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in workers):
+        time.sleep(0.1)
+    assert not [p for p in workers if os.path.exists(f"/proc/{p}")]
