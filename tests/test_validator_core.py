@@ -130,7 +130,8 @@ def test_iso_tables_come_from_pycountry(home):
 
 
 # -- code lists the XSD enforces -----------------------------------------------------------------------------------
-ENUM_MODE = '<xs:element name="Mode"><xs:simpleType><xs:restriction base="xs:string">{}</xs:restriction></xs:simpleType></xs:element>'
+ENUM_MODE = ('<xs:element name="Mode"><xs:simpleType><xs:restriction base="xs:string">{}</xs:restriction>'
+             '</xs:simpleType></xs:element>')
 
 
 def _with_mode_enum(home, codes):

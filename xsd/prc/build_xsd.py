@@ -139,7 +139,8 @@ HEAD = [
     ("IEFlag", [], "进出口标志", "Import/export flag, I import or E export. Position 9 of fields 1 and 2 "
      "carries the same information (checked by rule prc-ie-flag-mismatch).", "IEFlag", 1),
     ("Type", [47], "单据类型 / EDI申报备注 (自报自缴)", "Declaration type; the code Z and the ZY/ZC/ZW/ZF/ZX "
-     "combinations mark self-declaration and self-payment (field 47 自报自缴, prc_decl_type).", t(4, table="prc_decl_type"), 0),
+     "combinations mark self-declaration and self-payment (field 47 自报自缴, prc_decl_type).",
+     t(4, table="prc_decl_type"), 0),
     ("AgentCode", [48], "申报单位代码", "Declarant unit customs code (10 characters).", t(10), 0),
     ("AgentName", [48], "申报单位名称", "Declarant unit name (customs broker or the trader itself).", t(70, True), 1),
     ("ApprNo", [], "批准文号", "Approval document number (legacy).", t(32), 0),
@@ -339,7 +340,8 @@ GOODS_LIMIT_VIN = [
 ]
 CONTAINER = [
     ("ContainerId", [32], "集装箱号", "Container number (ISO 6346 style, 11 characters).", t(11, True), 1),
-    ("ContainerMd", [32], "集装箱规格", "Container specification (prc_container_type).", t(2, table="prc_container_type"), 0),
+    ("ContainerMd", [32], "集装箱规格", "Container specification (prc_container_type).",
+     t(2, table="prc_container_type"), 0),
     ("GoodsNo", [32], "商品项号", "Item numbers carried in this container, comma-separated.", t(200), 0),
     ("LclFlag", [], "拼箱标识", "Less-than-container-load flag 0/1.", t(1), 0),
     ("GoodsContaWt", [32], "箱货重量", "Container weight: tare + goods, kg.", "Decimal", 0),
@@ -506,7 +508,8 @@ code_fields and rules.</xs:documentation>
         out.append(f'  <xs:simpleType name="{name}">\n    <xs:annotation><xs:documentation xml:lang="en">'
                    f'{escape(text)}</xs:documentation>\n      <xs:appinfo><codeTable>{table}</codeTable>'
                    f'</xs:appinfo></xs:annotation>\n'
-                   f'    <xs:restriction base="xs:string">{TYPES[base][0]}{enum}</xs:restriction>\n  </xs:simpleType>\n')
+                   f'    <xs:restriction base="xs:string">{TYPES[base][0]}{enum}</xs:restriction>\n'
+                   f'  </xs:simpleType>\n')
     for name, (table, values, text) in ENUMS.items():
         enum = "".join(f'<xs:enumeration value="{v}"/>' for v in values)
         out.append(f'  <xs:simpleType name="{name}">\n    <xs:annotation><xs:documentation xml:lang="en">'
