@@ -35,16 +35,12 @@ class ResponseTooLarge(Exception):
 
 
 class _Connection(asyncio.Protocol):
-    __slots__ = ("transport", "parser", "fut", "status", "headers", "chunks", "size", "max_bytes", "closed",
-                 "got_bytes", "keep_alive", "complete", "timer", "headers_done")
+    __slots__ = ("transport", "parser", "fut", "headers", "chunks", "size", "max_bytes", "closed", "got_bytes",
+                 "keep_alive", "headers_done")
 
     def __init__(self):
-        self.transport = None
-        self.parser = None
-        self.fut = None
-        self.closed = False
-        self.timer = None
-        self.headers_done = False
+        self.transport = self.parser = self.fut = None
+        self.closed = self.headers_done = False
 
     # -- asyncio.Protocol ----------------------------------------------------------------------------------
     def connection_made(self, transport):
@@ -93,7 +89,6 @@ class _Connection(asyncio.Protocol):
         self.chunks.append(body)
 
     def on_message_complete(self) -> None:
-        self.complete = True
         self.keep_alive = self.parser.should_keep_alive()
         if self.fut is not None and not self.fut.done():
             self.fut.set_result(None)
@@ -114,7 +109,7 @@ class _Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.fut = loop.create_future()
         self.headers, self.chunks, self.size, self.max_bytes = [], [], 0, max_bytes
-        self.got_bytes = self.complete = self.keep_alive = self.headers_done = False
+        self.got_bytes = self.keep_alive = self.headers_done = False
         timer = loop.call_later(timeout, self._timeout)
         try:
             self.transport.write(data)
@@ -168,7 +163,7 @@ class Http11Pool:
             if ":" in u.hostname:
                 host_header = f"[{u.hostname}]" + ("" if port == 80 else f":{port}")
             path = (u.path or "/") + (f"?{u.query}" if u.query else "")
-            t = ((u.hostname, port), f"POST {path} HTTP/1.1\r\nHost: {host_header}\r\n".encode("latin-1"))
+            t = ((u.hostname, port), f" {path} HTTP/1.1\r\nHost: {host_header}\r\n".encode("latin-1"))
             if len(self._targets) < 1024:
                 self._targets[url] = t
         return t
@@ -188,8 +183,12 @@ class Http11Pool:
                    max_bytes: int) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """POST and read the whole answer. Raises httpx exceptions for transport problems and ResponseTooLarge
         when the answer passes max_bytes (the connection is dropped, nothing more is read)."""
+        return await self.request("POST", url, body, headers, timeout=timeout, max_bytes=max_bytes)
+
+    async def request(self, method: str, url: str, body: bytes, headers: dict[str, str], *, timeout: float,
+                      max_bytes: int) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         addr, start = self._target(url)
-        head = [start]
+        head = [method.encode("ascii"), start]
         for k, v in headers.items():
             head.append(f"{k}: {v}\r\n".encode("latin-1"))
         head.append(b"Content-Length: %d\r\n\r\n" % len(body))
