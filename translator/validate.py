@@ -80,6 +80,9 @@ class Validator:
             for cf in mt.code_fields:
                 self.codes.table(cf.table)   # unknown table: fail at start-up, not per message
             self.schema_checked[mt.id] = schema_checked_code_fields(mt, self.codes)
+        # what is still looked up once the XSD has passed (the XSD restricts the others to exactly their table)
+        self._lookups_after_xsd = {mt.id: [cf for cf in mt.code_fields if cf not in self.schema_checked[mt.id]]
+                                   for mt in self.registry.types.values()}
 
     # -- entry points --------------------------------------------------------------------------------------
     def validate_bytes(self, data: bytes, format: str | None = None,
@@ -164,10 +167,8 @@ class Validator:
     def _rule_issues(self, mt: MessageType, root: etree._Element, xsd_valid: bool = True) -> list[Issue]:
         ctx = RuleContext(mt.namespaces, self.codes, mt)
         issues = []
-        skip = self.schema_checked.get(mt.id, {}) if xsd_valid else {}
-        for cf in mt.code_fields:
-            if cf in skip:
-                continue     # the XSD passed and restricts the field to exactly this table
+        fields = self._lookups_after_xsd.get(mt.id, mt.code_fields) if xsd_valid else mt.code_fields
+        for cf in fields:
             table = self.codes[cf.table]
             for el in cf.xpath(root):
                 value = el.strip() if isinstance(el, str) else leaf_value(el).strip()
