@@ -65,7 +65,7 @@ class Provenance:
     def __init__(self):
         self.by: dict = {}          # id(container) -> {name: source}
         self.log: list = []         # (a container's dict, its size) each time recording moves to another container
-        self.last = None            # the dict recorded into last
+        self.last = None            # the dict of the context being read: recorded into directly, without a log
 
     def dict_of(self, container: dict) -> dict:
         d = self.by.get(id(container))
@@ -73,12 +73,22 @@ class Provenance:
             d = self.by[id(container)] = {}
         return d
 
-    def record(self, container: dict, name: str, source: tuple) -> None:
-        d = self.dict_of(container)
+    def enter(self, d: dict) -> None:
+        """Reading moves to a context whose values go to `d` (the document, or a group item)."""
         if d is not self.last:
             self.log.append((d, len(d)))
             self.last = d
+
+    def record(self, container: dict, name: str, source: tuple) -> None:
+        d = self.dict_of(container)
+        if d is self.last:
+            d[name] = source
+            return
+        back = self.last                  # another container (a header field read from a group, a fan-out item)
+        self.log.append((d, len(d)))
         d[name] = source
+        if back is not None:
+            self.log.append((back, len(back)))
 
     def get(self, key: tuple, default=None):
         d = self.by.get(key[0])
@@ -189,7 +199,9 @@ class _ROp(NamedTuple):
 
 class _REntry(NamedTuple):
     """What to do with the first child element of one tag (one trie node). Plans hold these as plain tuples, and
-    the common case, one unconditional row reading the element's text and nothing else, as that row's _ROp."""
+    the common case, one unconditional row reading the element's text and nothing else, as (fast reader, _ROp):
+    the reader (`_fast_reader`) stores a non-empty text into the context's own container; None when the row
+    needs the general path."""
     now: tuple             # _ROp without condition, applied at once
     cond: tuple            # _ROp with a condition, applied after every unconditional row of the context
     skips: tuple           # rows the target has no use for: the element is only listed as dropped
@@ -200,8 +212,20 @@ class _REntry(NamedTuple):
     text: bool             # some (not skipped) row reads the element's text
 
 
-_ROP_LEN = len(_ROp._fields)       # how _collect tells a lone row from a trie entry
-assert _ROP_LEN != len(_REntry._fields)
+def _fast_reader(row: Row, name: str, conv):
+    """A reader for one simple row, bound at compile time: converts a non-empty text (raising SkipValue or
+    TransformError, the caller then takes the general path) and records it in the context's own container."""
+    if conv is None:
+        def fast(el, text: str, target: dict, pd: dict) -> None:
+            target[name] = text
+            pd[name] = (el, text, row, text)
+    else:
+        def fast(el, text: str, target: dict, pd: dict) -> None:
+            value = conv(text)
+            target[name] = value
+            pd[name] = (el, text, row, value)
+    return fast
+
 
 
 @dataclass
@@ -251,7 +275,10 @@ def _plan(rows: list[Row], skip, in_group: bool, fan) -> _ReadPlan:
         sub = {p[-1]: entry(p) for p in nodes if len(p) == len(prefix) + 1 and p[:-1] == prefix}
         if len(rows_here) == 1 and live and not live[0].when and live[0].path.attr is None and not sub \
                 and (len(prefix) == 1 or id(live[0]) not in checked):
-            return op(live[0])
+            o = op(live[0])
+            _, _, conv, name, mode, simple = o
+            own = mode == (_ITEM if in_group else _DOC)       # the context's own container
+            return (_fast_reader(live[0], name, conv) if simple and own else None), o
         return tuple(_REntry(tuple(op(r) for r in live if not r.when), tuple(op(r) for r in live if r.when),
                              tuple(r for r in rows_here if r not in live),
                              tuple(id(r) for r in live if id(r) in checked) if len(prefix) > 1 else (),
@@ -291,15 +318,24 @@ def _collect(ctx, trie: dict, item, later: list, hit: set, targets: tuple, take,
     (`take`), conditional ones kept in `later`; returns the tags not met. (A module function: a recursive closure
     inside read() would keep the whole read state in a reference cycle until the garbage collector ran.)"""
     todo = trie.copy()       # tags not met yet: only the first element of a tag is read
+    own, own_pd = targets[3]
     for child in ctx:
         e = todo.pop(child.tag, None)
         if e is None:
             continue
-        if len(e) == _ROP_LEN:   # an _ROp: the element's one row, unconditional, reading its text
+        if len(e) == 2:          # (fast reader, _ROp): the element's one row, unconditional, reading its text
             if seen is not None:
                 seen.add(child)
             text = child.text
-            take(e, child, text.strip() if text else "", ctx, item, targets)
+            text = text.strip() if text else ""
+            fast, op = e
+            if fast is not None and text:
+                try:
+                    fast(child, text, own, own_pd)
+                except (SkipValue, TransformError):
+                    take(op, child, text, ctx, item, targets)     # the general path skips or raises
+            else:
+                take(op, child, text, ctx, item, targets)
             if not todo:
                 break
             continue
@@ -434,15 +470,18 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
             mode = _DOC
         target, pd = targets[mode]
         target[name] = value
-        if pd is not prov.last:
-            prov.log.append((pd, len(pd)))
-            prov.last = pd
-        pd[name] = (node, raw, row, value)
+        if pd is prov.last:
+            pd[name] = (node, raw, row, value)
+        else:
+            prov.record(target, name, (node, raw, row, value))
 
     def run(plan: _ReadPlan, ctx, item):
         later: list = []
         hit: set = set()
-        targets = ((item, prov.dict_of(item) if item is not None else None), fan_target, doc_target)  # by mode
+        item_target = (item, prov.dict_of(item)) if item is not None else (None, None)
+        own = item_target if item is not None else doc_target
+        prov.enter(own[1])
+        targets = (item_target, fan_target, doc_target, own)    # by mode (_ITEM, _FAN, _DOC), and the context's own
         unmet = _collect(ctx, plan.trie, item, later, hit, targets, take, seen, skipped)
         tail = plan.always + [r for r, tag in plan.check if (tag in unmet if tag is not None else id(r) not in hit)] \
             if plan.check else plan.always
