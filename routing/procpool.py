@@ -10,41 +10,33 @@ What a worker does for one submission is what Hub.submit does before touching th
 authorise, read the business key, run the pipeline. It returns plain picklable values (no tree). The serving
 process then does the duplicate check and the one accepting transaction exactly as before.
 
-A worker that dies takes the pool with it (BrokenProcessPool): the pool is rebuilt and that submission runs in
-the serving process instead, so a sender never gets an error for it.
+A worker that dies is replaced (the new one starts in the background) and the submission it had runs in the
+serving process instead, so a sender never gets an error for it; so does a submission that finds no worker free
+within `wait` seconds (e.g. none could be started).
+
+Each worker serves one pipe (multiprocessing.Pipe, spawned process): a serving thread takes a free worker, sends
+the submission, waits for the answer. No pool manager or feeder threads, no wake-up pipe: in the serving process,
+which holds the HTTP loop and the store writer on one GIL, each thread hop costs.
 """
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import queue
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import time
 
 from .pipeline import Prepared
 
 log = logging.getLogger("edihub")
 
-_pipeline = None            # in a worker process: the Pipeline built by _init
-
-
-def _init(cfg) -> None:
-    global _pipeline
-    from .runtime import build_pipeline
-    _exit_with_parent()
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _, _pipeline, _, _ = build_pipeline(cfg)
-    import gc
-    gc.collect()
-    gc.freeze()            # long-lived schemas, tables and keys: out of the cyclic collector's scans
+_pipeline = None            # in a worker process: the Pipeline built by _main
 
 
 def _exit_with_parent(period: float = 1.0) -> None:
     """A worker ends when the serving process is gone, however it ended (a SIGTERM'd uvicorn re-raises the
-    signal and skips every cleanup; SIGKILL): the pool's queue pipe alone does not tell a spawned worker."""
-    import os
-    import threading
-    import time
+    signal and skips every cleanup; SIGKILL)."""
     parent = os.getppid()
 
     def watch():
@@ -54,6 +46,36 @@ def _exit_with_parent(period: float = 1.0) -> None:
     threading.Thread(target=watch, name="edihub-parent-watch", daemon=True).start()
 
 
+def _main(cfg, conn) -> None:
+    """A worker process: build the pipeline once, then answer submissions until the pipe closes."""
+    global _pipeline
+    import gc
+    import signal
+    from .runtime import build_pipeline
+    signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is for the serving process; it stops us
+    _exit_with_parent()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _, _pipeline, _, _ = build_pipeline(cfg)
+    gc.collect()
+    gc.freeze()            # long-lived schemas, tables and keys: out of the cyclic collector's scans
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        try:
+            out = ("ok", _work(*msg))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller, which raises it there
+            out = ("error", e)
+        try:
+            conn.send(out)
+        except Exception as e:  # noqa: BLE001 - e.g. an answer that cannot be pickled
+            conn.send(("error", RuntimeError(f"pipeline worker: cannot return the result: {e}")))
+
+
 def _work(partner_id: str, raw: bytes, now: float, hints: dict | None) -> Prepared:
     prep = _pipeline.prepare(_pipeline.cfg.partners[partner_id], raw, now, hints)
     if prep.result is not None:
@@ -61,51 +83,85 @@ def _work(partner_id: str, raw: bytes, now: float, hints: dict | None) -> Prepar
     return prep
 
 
-def _ready(pause: float) -> int:
-    """A worker's pid once its pipeline is built; `pause` keeps it busy so the next call starts another."""
-    import os
-    import time
-    time.sleep(pause)
-    return os.getpid() if _pipeline is not None else 0
+class _Worker:
+    def __init__(self, cfg):
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_main, args=(cfg, child), name="edihub-pipeline", daemon=True)
+        self.proc.start()
+        child.close()
+        self.pid = self.proc.pid
+
+    def wait_ready(self, timeout: float) -> None:
+        if not self.conn.poll(timeout):
+            raise RuntimeError(f"pipeline worker {self.pid} did not start within {timeout:g} s")
+        kind, _ = self.conn.recv()
+        assert kind == "ready"
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.conn.close()
+        self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.kill()
 
 
 class PipelineProcesses:
-    """A pool of N pipeline worker processes (spawned, each builds its own Pipeline from the same Config)."""
+    """N pipeline worker processes (spawned, each builds its own Pipeline from the same Config)."""
 
     def __init__(self, cfg, n: int, fallback):
         self.cfg = cfg
         self.n = n
-        self.fallback = fallback          # Pipeline of the serving process: used when the pool breaks
-        self._lock = threading.Lock()
-        self._pool = self._start()
-
-    def _start(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(self.n, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
-                                   initargs=(self.cfg,))
-        return pool
+        self.fallback = fallback          # Pipeline of the serving process: used when a worker dies
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        self.workers = [_Worker(cfg) for _ in range(n)]
+        for w in self.workers:
+            self._free.put(w)
 
     def warm_up(self, timeout: float = 120.0) -> None:
-        """Start every worker and wait until each has built its pipeline (so the first senders do not wait)."""
-        import time
+        """Wait until every worker has built its pipeline (so the first senders do not wait)."""
         deadline = time.monotonic() + timeout
-        seen: set[int] = set()
-        while len(seen) < self.n and time.monotonic() < deadline:
-            # the pool starts processes on demand: n calls that each hold a worker for a moment need n of them
-            futs = [self._pool.submit(_ready, 0.05) for _ in range(self.n)]
-            seen.update(f.result(timeout=max(0.1, deadline - time.monotonic())) for f in futs)
-            seen.discard(0)
+        for w in self.workers:
+            w.wait_ready(max(0.1, deadline - time.monotonic()))
+
+    wait = 30.0
 
     def prepare(self, partner, raw: bytes, now: float, hints: dict | None) -> Prepared:
-        pool = self._pool
         try:
-            return pool.submit(_work, partner.id, raw, now, hints).result()
-        except BrokenProcessPool:
-            log.error("a pipeline worker process died; restarting the pool (this submission runs here)")
-            with self._lock:
-                if self._pool is pool:
-                    self._pool = self._start()
-            pool.shutdown(wait=False, cancel_futures=True)
+            w = self._free.get(timeout=self.wait)
+        except queue.Empty:
+            log.error("no pipeline worker free within %g s; this submission runs here", self.wait)
             return self.fallback.prepare(partner, raw, now, hints)
+        try:
+            w.conn.send((partner.id, raw, now, hints))
+            kind, value = w.conn.recv()
+        except (EOFError, OSError):
+            log.error("pipeline worker %s died; starting another (this submission runs here)", w.pid)
+            self._replace(w)
+            return self.fallback.prepare(partner, raw, now, hints)
+        self._free.put(w)
+        if kind == "error":
+            raise value
+        return value
+
+    def _replace(self, dead: _Worker) -> None:
+        dead.conn.close()
+        dead.proc.join(timeout=1)
+        w = _Worker(self.cfg)
+        self.workers = [w if x is dead else x for x in self.workers]
+        threading.Thread(target=self._when_ready, args=(w,), name="edihub-pipeline-start", daemon=True).start()
+
+    def _when_ready(self, w: _Worker) -> None:
+        try:
+            w.wait_ready(120.0)
+        except Exception:  # noqa: BLE001
+            log.exception("pipeline worker %s did not start", w.pid)
+            return
+        self._free.put(w)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for w in self.workers:
+            w.stop()

@@ -45,15 +45,15 @@ def test_submissions_through_worker_processes_behave_as_in_process(hub_factory, 
 def test_a_worker_process_that_dies_costs_no_submission(hub_factory, sim):
     hub = hub_factory(pipeline_processes=1)
     procs = hub.runtime.hub.procs
-    (pid,) = list(procs._pool._processes)
+    (pid,) = [w.pid for w in procs.workers]
     os.kill(pid, signal.SIGKILL)
     r = hub.submit(sample(IDA2))
     assert r.status_code == 202, r.text
     hub.wait_state(r.json()["message_id"], "acknowledged")
-    # the pool was started again and serves the next one
+    # another worker was started and serves the next one
     r2 = hub.submit(sample(IDA))
     assert r2.status_code == 202, r2.text
-    assert pid not in procs._pool._processes
+    assert [w.pid for w in procs.workers] != [pid] and procs.workers[0].proc.is_alive()
 
 
 def _children(pid: int) -> set[int]:
