@@ -161,18 +161,22 @@ def _value_at(ctx, row: Row, cache: dict):
 
 def _holds(conds: tuple[Condition, ...], item: dict | None, doc: dict, extra: dict | None = None) -> bool:
     for c in conds:
-        if isinstance(c, AnyOf):
-            if not any(_holds(alt, item, doc, extra) for alt in c):
+        if type(c) is AnyOf:
+            for alt in c:
+                if _holds(alt, item, doc, extra):
+                    break
+            else:
                 return False
             continue
+        f = c.field
         v = None
         if item is not None:
-            v = item.get(c.field)
+            v = item.get(f)
         if v is None and extra is not None:
-            v = extra.get(c.field)
+            v = extra.get(f)
         if v is None:
-            v = doc.get(c.field)
-        if not c.holds(v or ""):
+            v = doc.get(f)
+        if ((v or "") in c.values) == c.negate:      # Condition.holds, inline
             return False
     return True
 
