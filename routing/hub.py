@@ -71,8 +71,8 @@ class Hub:
                 raise HubError("message-id-too-long", "the message id is longer than 200 characters")
         if tree is None and self.procs is not None:
             # the pure steps in a worker process; the duplicate check follows here, before anything is stored
-            prep = self.procs.prepare(partner, raw, now, hints)
-            if prep.format is not None and prep.not_allowed is None:
+            prep = self.procs.prepare(partner, raw, now, hints, message_id)
+            if prep.format is not None and prep.not_allowed is None and not prep.dup_checked:
                 prep.existing = self.store.find_active(partner.id, message_id, prep.format, prep.business_key)
         else:
             prep = self.pipeline.prepare(partner, raw, now, hints, tree=tree, existing=lambda fmt, key:

@@ -56,6 +56,7 @@ class Prepared:
     business_key: str | None
     not_allowed: tuple[str, str] | None = None   # (code, message): the partner may not send this type
     existing: str | None = None             # an accepted message with the same keys (from the `existing` check)
+    dup_checked: bool = False               # the `existing` check was made (else the caller makes it)
     result: PipelineResult | None = None    # None when not allowed or a duplicate
 
 
@@ -129,12 +130,13 @@ class Pipeline:
         authorise, then run. `existing(format, key)` -> id of an accepted twin, asked before the pipeline runs
         (None: not asked; the caller checks). Pure apart from what `existing` reads."""
         mt = key = err = None
+        checked = existing is not None
         if tree is None:
             tree, mt, err = self.parse_and_identify(raw)
         else:
             mt = self.validator.registry.detect(tree.getroot())
         if err is not None:
-            return Prepared(None, None, result=self.run(raw, partner, now, hints))
+            return Prepared(None, None, dup_checked=checked, result=self.run(raw, partner, now, hints))
         if mt is not None:
             try:
                 self.check_allowed(partner, mt.id)
@@ -143,8 +145,8 @@ class Pipeline:
             key = mt.key_of(tree.getroot())
             twin = existing(mt.id, key) if existing is not None else None
             if twin:
-                return Prepared(mt.id, key, existing=twin)
-        return Prepared(mt.id if mt is not None else None, key,
+                return Prepared(mt.id, key, existing=twin, dup_checked=True)
+        return Prepared(mt.id if mt is not None else None, key, dup_checked=checked,
                         result=self.run(raw, partner, now, hints, tree=tree, mt=mt,
                                         key=(mt.id, key) if mt is not None else None))
 

@@ -32,6 +32,7 @@ from .pipeline import Prepared
 log = logging.getLogger("edihub")
 
 _pipeline = None            # in a worker process: the Pipeline built by _main
+_reader = None              # and a read connection to the SQLite store, for the duplicate pre-check
 
 
 def _exit_with_parent(period: float = 1.0) -> None:
@@ -48,7 +49,7 @@ def _exit_with_parent(period: float = 1.0) -> None:
 
 def _main(cfg, conn) -> None:
     """A worker process: build the pipeline once, then answer submissions until the pipe closes."""
-    global _pipeline
+    global _pipeline, _reader
     import gc
     import signal
     from .runtime import build_pipeline
@@ -56,6 +57,13 @@ def _main(cfg, conn) -> None:
     _exit_with_parent()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _, _pipeline, _, _ = build_pipeline(cfg)
+    db = cfg.sqlite_path()
+    if db is not None:
+        # the duplicate pre-check reads here, as the serving process would (WAL: readers never wait); the
+        # accepting transaction checks again, so a twin committed in between is still caught
+        import sqlite3
+        _reader = sqlite3.connect(str(db), isolation_level=None, timeout=30)
+        _reader.execute("PRAGMA busy_timeout=30000")
     gc.collect()
     gc.freeze()            # long-lived schemas, tables and keys: out of the cyclic collector's scans
     conn.send(("ready", os.getpid()))
@@ -76,8 +84,14 @@ def _main(cfg, conn) -> None:
             conn.send(("error", RuntimeError(f"pipeline worker: cannot return the result: {e}")))
 
 
-def _work(partner_id: str, raw: bytes, now: float, hints: dict | None) -> Prepared:
-    prep = _pipeline.prepare(_pipeline.cfg.partners[partner_id], raw, now, hints)
+def _work(partner_id: str, raw: bytes, now: float, hints: dict | None, message_id: str | None) -> Prepared:
+    existing = None
+    if _reader is not None:
+        from .store import find_active_in
+
+        def existing(fmt, key):
+            return find_active_in(_reader, partner_id, message_id, fmt, key)
+    prep = _pipeline.prepare(_pipeline.cfg.partners[partner_id], raw, now, hints, existing=existing)
     if prep.result is not None:
         prep.result.tree = None        # stays here: the serving process needs values, not the tree
     return prep
@@ -129,14 +143,14 @@ class PipelineProcesses:
 
     wait = 30.0
 
-    def prepare(self, partner, raw: bytes, now: float, hints: dict | None) -> Prepared:
+    def prepare(self, partner, raw: bytes, now: float, hints: dict | None, message_id: str | None = None) -> Prepared:
         try:
             w = self._free.get(timeout=self.wait)
         except queue.Empty:
             log.error("no pipeline worker free within %g s; this submission runs here", self.wait)
             return self.fallback.prepare(partner, raw, now, hints)
         try:
-            w.conn.send((partner.id, raw, now, hints))
+            w.conn.send((partner.id, raw, now, hints, message_id))
             kind, value = w.conn.recv()
         except (EOFError, OSError):
             log.error("pipeline worker %s died; starting another (this submission runs here)", w.pid)

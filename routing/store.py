@@ -391,17 +391,7 @@ class SQLiteStore(Store):
     def find_active(self, partner, client_msg_id, fmt, business_key) -> str | None:
         """The id of an accepted (active) message with the same partner message id or business key."""
         with self._read() as c:
-            if client_msg_id:
-                r = c.execute("SELECT id FROM messages WHERE partner = ? AND client_msg_id = ? AND active = 1",
-                              (partner, client_msg_id)).fetchone()
-                if r:
-                    return r[0]
-            if business_key and fmt:
-                r = c.execute("SELECT id FROM messages WHERE partner = ? AND format = ? AND business_key = ? "
-                              "AND active = 1", (partner, fmt, business_key)).fetchone()
-                if r:
-                    return r[0]
-        return None
+            return find_active_in(c, partner, client_msg_id, fmt, business_key)
 
     def accept(self, m: NewMessage) -> str:
         """Write a processed submission (message, audit trail, documents, deliveries) in one transaction.
@@ -686,6 +676,21 @@ class SQLiteStore(Store):
             self._refresh_message(c, message_id, now, "operator resend")
             return ids
         return self._run(job)
+
+
+def find_active_in(c, partner, client_msg_id, fmt, business_key) -> str | None:
+    """Store.find_active on a connection (also used by pipeline worker processes on their own read connection)."""
+    if client_msg_id:
+        r = c.execute("SELECT id FROM messages WHERE partner = ? AND client_msg_id = ? AND active = 1",
+                      (partner, client_msg_id)).fetchone()
+        if r:
+            return r[0]
+    if business_key and fmt:
+        r = c.execute("SELECT id FROM messages WHERE partner = ? AND format = ? AND business_key = ? "
+                      "AND active = 1", (partner, fmt, business_key)).fetchone()
+        if r:
+            return r[0]
+    return None
 
 
 def _cancel_job(store, message_id, now, detail):
