@@ -254,6 +254,9 @@ class Date(Transform):
         return d.strftime(self.fmt)
 
 
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?").fullmatch
+
+
 def _decimal(value: str) -> Decimal:
     try:
         d = Decimal(value.replace(",", "")) if value.count(",") and "." in value else Decimal(value)
@@ -285,10 +288,13 @@ class Number(Transform):
         self.decimals = int(args["decimals"]) if args.get("decimals") else None
 
     def to_canonical(self, value):
-        _decimal(value)
+        if _PLAIN_NUMBER(value) is None:     # a plain decimal is always a number; anything else is checked in full
+            _decimal(value)
         return value
 
     def to_format(self, value):
+        if self.decimals is None and _PLAIN_NUMBER(value) is not None:
+            return value
         d = _decimal(value)
         return value if self.decimals is None else _fmt(d, self.decimals)
 
