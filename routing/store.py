@@ -213,6 +213,12 @@ class SQLiteStore(Store):
         self.write_stats = {"transactions": 0, "jobs": 0, "seconds": 0.0, "commit_seconds": 0.0}
         self._writer = threading.Thread(target=self._write_loop, name="edihub-store-writer", daemon=True)
         self._writer.start()
+        self._stop_checkpoints = threading.Event()
+        self._checkpointer = None
+        if self._shared is None:
+            self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="edihub-store-checkpoint",
+                                                  daemon=True)
+            self._checkpointer.start()
 
     # -- group commit ----------------------------------------------------------------------------------------
     # Every write is a job run by one writer thread. Jobs that arrive while a commit is under way are run
@@ -308,6 +314,9 @@ class SQLiteStore(Store):
             c.execute(f"PRAGMA synchronous={self.synchronous}")
             c.execute("PRAGMA foreign_keys=ON")
             c.execute("PRAGMA busy_timeout=30000")
+            # no checkpoint inside a commit (it would copy the WAL into the database and fsync it while every
+            # sender of the batch waits): _checkpoint_loop does it beside the writer
+            c.execute("PRAGMA wal_autocheckpoint=0")
             self._local.conn = c
             self._all.append(c)
         return c
@@ -344,7 +353,27 @@ class SQLiteStore(Store):
                         c.execute(stmt)
                     c.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
 
+    CHECKPOINT_SECONDS = 1.0
+
+    def _checkpoint_loop(self) -> None:
+        """WAL checkpoints on their own connection, beside the writer: PASSIVE copies what no reader still needs
+        and never blocks the writer's commits; the WAL is reused from its start once a checkpoint caught up."""
+        c = None
+        while not self._stop_checkpoints.wait(self.CHECKPOINT_SECONDS):
+            try:
+                if c is None:
+                    c = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+                    c.execute(f"PRAGMA synchronous={self.synchronous}")
+                c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error:
+                pass                      # tried again next period
+        if c is not None:
+            c.close()
+
     def close(self) -> None:
+        self._stop_checkpoints.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=30)
         if self._writer.is_alive():
             self._jobs.put(None)
             self._writer.join(timeout=30)
