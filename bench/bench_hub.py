@@ -10,7 +10,14 @@ Figures (medians where repeated):
   100 messages/s.
 Goals (issue): >= 300 msg/s end to end on the 2-core machine; p99 accept <= 25 ms at 100 msg/s.
 
-    .venv/bin/python bench/bench_hub.py [--n 600] [--rate 100] [--seconds 5]
+    .venv/bin/python bench/bench_hub.py [--n 600] [--rate 100] [--seconds 5] [--processes 2] [--workers 1]
+                                        [--client httpx|lean]
+
+Defaults: server.pipeline_processes = 2 (parse/validate/sign in two worker processes, one per core; HTTP, the one
+store writer and the delivery worker in the serving process) and server.workers = 1: several accepting processes
+(--workers 2) contend for SQLite's write lock across processes, which waits by sleeping, and the p99 suffers.
+The load generator (16 concurrent senders, one httpx client) itself takes ~1.5 ms of CPU per message on the
+same 2 cores; --client lean sends the same requests with routing.http11's client (~0.2 ms).
 """
 from __future__ import annotations
 
@@ -236,7 +243,8 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=100.0, help="messages/s of the latency run")
     ap.add_argument("--seconds", type=float, default=5.0, help="length of the latency run")
     ap.add_argument("--workers", type=int, default=1, help="hub server processes (server.workers)")
-    ap.add_argument("--processes", type=int, default=0, help="pipeline worker processes (server.pipeline_processes)")
+    # default: the pipeline in 2 worker processes (one per core) and one serving process; see docs/hub.md
+    ap.add_argument("--processes", type=int, default=2, help="pipeline worker processes (server.pipeline_processes)")
     ap.add_argument("--client", choices=("httpx", "lean"), default="httpx", help="the load generator's HTTP client")
     a = ap.parse_args()
     from signing.devpki import init_dev_pki
@@ -289,7 +297,8 @@ def main() -> int:
     fl_ms = floor_s * 1000
     print(f"bench: pipeline_in_process {fl_ms:.2f} ms ratio=1.00 floor=itself ({floor_rate:.0f} msg/s: parse+validate"
           f"+sign+commit) n=300")
-    w = f" workers={a.workers}" if a.workers > 1 else ""
+    w = (f" workers={a.workers}" if a.workers > 1 else "") + f" processes={a.processes}" + \
+        (f" client={a.client}" if a.client != "httpx" else "")
     print(f"bench: hub_accept_throughput {accept_rate:.0f} msg/s ratio={accept_rate / floor_rate:.2f} "
           f"floor=in-process pipeline {floor_rate:.0f} msg/s{w} n={a.n}")
     print(f"bench: hub_end_to_end_throughput {e2e:.0f} msg/s ratio={e2e / floor_rate:.2f} "
