@@ -653,6 +653,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: Provenance, now: datetim
         if s is None:
             s = consumed[id(c)] = set()
         return s
+
     pos = [0]
     fan = table.fanout
     hcache: dict = {}
