@@ -28,7 +28,8 @@ from translator.xpath import readable_path
 from . import algorithms as alg
 from .algorithms import DS, DS_NS
 from .errors import SigningError
-from .evidence import ReferenceEvidence, SignatureEvidence, SignResult, VerifyPolicy, VerifyResult, subject_of
+from .evidence import (ReferenceEvidence, SignatureEvidence, SignResult, VerifyPolicy, VerifyResult, certificate_facts,
+                       subject_of)
 from .profiles import SigningProfile, load_profile
 from .trust import check_validity
 
@@ -110,7 +111,7 @@ def sign(tree_or_root, profile: str | SigningProfile, signer, *, now: dt.datetim
     else:
         xd = _sub(ki, DS + "X509Data")
         for c in [cert, *getattr(signer, "chain", [])]:
-            _sub(xd, DS + "X509Certificate", base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode())
+            _sub(xd, DS + "X509Certificate", certificate_facts(c)["der_b64"])
     refs = [ReferenceEvidence("", profile.digest_method, doc_digest, readable_path(root), root)]
     signing_time = None
     if profile.xades:

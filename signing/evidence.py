@@ -12,12 +12,32 @@ from lxml import etree
 from . import algorithms as alg
 
 
+_FACTS: dict = {}
+
+
+def certificate_facts(cert: x509.Certificate) -> dict[str, str]:
+    """Subject, issuer (RFC 4514), SHA-256 fingerprint (hex) and DER in base64 of a certificate, worked out once
+    per certificate: the same signer certificate goes into every signature and its evidence."""
+    f = _FACTS.get(cert)
+    if f is None:
+        import base64
+
+        from cryptography.hazmat.primitives import serialization
+        f = {"subject": cert.subject.rfc4514_string(), "issuer": cert.issuer.rfc4514_string(),
+             "sha256": cert.fingerprint(hashes.SHA256()).hex(),
+             "der_b64": base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()}
+        if len(_FACTS) > 256:
+            _FACTS.clear()
+        _FACTS[cert] = f
+    return f
+
+
 def subject_of(cert: x509.Certificate | None) -> str | None:
-    return cert.subject.rfc4514_string() if cert is not None else None
+    return certificate_facts(cert)["subject"] if cert is not None else None
 
 
 def fingerprint(cert: x509.Certificate | None) -> str | None:
-    return cert.fingerprint(hashes.SHA256()).hex() if cert is not None else None
+    return certificate_facts(cert)["sha256"] if cert is not None else None
 
 
 @dataclass
@@ -60,7 +80,7 @@ class SignatureEvidence:
         c = self.signer_certificate
         return {
             "profile": self.profile, "algorithm": self.algorithm, "c14n": alg.short(self.c14n_method),
-            "signer": self.signer_subject, "issuer": c.issuer.rfc4514_string() if c is not None else None,
+            "signer": self.signer_subject, "issuer": certificate_facts(c)["issuer"] if c is not None else None,
             "certificate_sha256": fingerprint(c), "key_name": self.key_name,
             "signed_info_sha256": self.signed_info_sha256, "covered": self.covered_path,
             "references": [r.to_dict() for r in self.references], "signing_time": self.signing_time,
