@@ -18,7 +18,7 @@ from typing import NamedTuple
 from lxml import etree
 
 from . import canonical as cm
-from .mapping_table import AnyOf, Condition, MappingTable, Row
+from .mapping_table import Condition, MappingTable, Row
 from .mapping_transforms import Join, List, SkipValue, Transform, TransformError
 from .xpath import readable_path
 
@@ -157,28 +157,6 @@ def _value_at(ctx, row: Row, cache: dict):
     if p.attr:
         return (el, p.attr), (el.get(p.attr) or "").strip()
     return el, (el.text or "").strip()
-
-
-def _holds(conds: tuple[Condition, ...], item: dict | None, doc: dict, extra: dict | None = None) -> bool:
-    for c in conds:
-        if type(c) is AnyOf:
-            for alt in c:
-                if _holds(alt, item, doc, extra):
-                    break
-            else:
-                return False
-            continue
-        f = c.field
-        v = None
-        if item is not None:
-            v = item.get(f)
-        if v is None and extra is not None:
-            v = extra.get(f)
-        if v is None:
-            v = doc.get(f)
-        if ((v or "") in c.values) == c.negate:      # Condition.holds, inline
-            return False
-    return True
 
 
 def _identity(method, base) -> bool:
@@ -438,10 +416,10 @@ def read(table: MappingTable, root: etree._Element, track_unread: bool = True,
 
     def holds(row: Row, item: dict | None) -> bool:
         if item is None or not row.when_header:
-            return _holds(row.when, item, doc)
+            return row.when_fn(item, doc, None)
         ok = hcache.get(id(row))
         if ok is None:
-            ok = hcache[id(row)] = _holds(row.when, item, doc)
+            ok = hcache[id(row)] = row.when_fn(item, doc, None)
         return ok
 
     def take(op: tuple, el, text: str, ctx, item: dict | None, targets: tuple) -> None:
@@ -571,7 +549,7 @@ class _WOp(NamedTuple):
     simple: bool
     name: str              # first canonical field
     src: int               # _FROM_DOC / _FROM_FAN / _FROM_ITEM
-    when: tuple
+    when: object           # the row's compiled condition (Row.when_fn), None without one
     when_header: bool
     fmt: object            # bound to_format, None when it returns the value unchanged
     lim: object            # bound limit, None when the row has no maxlen/match
@@ -614,7 +592,7 @@ def _write_plan(table: MappingTable) -> _WritePlan:
         lim = t.limit if (t.match is not None or t.maxlen is not None) else None
         ch = chain(r.path) if r.path is not None else ()
         quiet = not r.default and not r.required and (r.has_fallback or r.all_ext)
-        return tuple(_WOp(r, simple, r.canonical[0] if r.canonical else "", src, r.when, r.when_header, fmt, lim,
+        return tuple(_WOp(r, simple, r.canonical[0] if r.canonical else "", src, r.when_fn, r.when_header, fmt, lim,
                           ch, ch[-1][0] if ch else -1, r.path.attr if r.path is not None else None, r.is_fallback,
                           quiet))
 
@@ -662,7 +640,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: Provenance, now: datetim
     def header_ok(row: Row) -> bool:
         ok = hcache.get(id(row))
         if ok is None:
-            ok = hcache[id(row)] = _holds(row.when, None, doc, fan_item)
+            ok = hcache[id(row)] = row.when_fn(None, doc, fan_item)
         return ok
 
     def make(ctx, made: dict, chain: tuple):
@@ -782,7 +760,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: Provenance, now: datetim
                 if when_header:
                     if not header_ok(row):
                         continue
-                elif not _holds(when, item, doc, fan_item):
+                elif not when(item, doc, fan_item):
                     continue
             c = by_src[src_kind]
             value = c.get(name) if simple else None
@@ -851,7 +829,7 @@ def write(table: MappingTable, doc: cm.Canonical, prov: Provenance, now: datetim
         parents, (gkey, gtag, gattrs) = plan.gkeys[id(row)]
         for pos[0], item in enumerate(items, 1):
             if row.when:
-                if not _holds(row.when, item, doc):
+                if not row.when_fn(item, doc, None):
                     continue
                 for c in row.when:            # the item's category is expressed by where it is written
                     if isinstance(c, Condition) and c.field in item:

@@ -115,6 +115,38 @@ def _fields(conds) -> list[str]:
     return out
 
 
+def compile_when(conds: tuple):
+    """The conditions as one function (item, doc, extra) -> bool: a field is looked up in the group item, then in
+    `extra` (a fan-out item), then in the document; alternatives (AnyOf) hold when one of them does."""
+    tests = []
+    for c in conds:
+        if isinstance(c, AnyOf):
+            def test(item, doc, extra, alts=tuple(compile_when(alt) for alt in c)) -> bool:
+                for alt in alts:
+                    if alt(item, doc, extra):
+                        return True
+                return False
+        else:
+            def test(item, doc, extra, f=c.field, values=c.values, negate=c.negate) -> bool:
+                v = item.get(f) if item is not None else None
+                if v is None:
+                    if extra is not None:
+                        v = extra.get(f)
+                    if v is None:
+                        v = doc.get(f)
+                return ((v or "") in values) != negate
+        tests.append(test)
+    if len(tests) == 1:
+        return tests[0]
+
+    def all_of(item, doc, extra, tests=tuple(tests)) -> bool:
+        for t in tests:
+            if not t(item, doc, extra):
+                return False
+        return True
+    return all_of
+
+
 def parse_when(text: str, check_field):
     if "||" in text:
         return (AnyOf(parse_when(alt, check_field) for alt in text.split("||")),)
@@ -152,6 +184,7 @@ class Row:
     when_header: bool = False      # `when` tests header fields only: evaluated once per document
     is_fallback: bool = False      # an earlier writing row targets the same path
     cname: str = ""                # "+".join(canonical), for reports
+    when_fn: object = None         # `when` compiled (compile_when): (item, doc, extra) -> bool
 
     @property
     def reads(self) -> bool:       # format -> canonical
@@ -345,6 +378,7 @@ def load_table(file: Path, mt: MessageType, codes: CodeTables, root_dir: Path | 
         r.cname = "+".join(r.canonical)
         r.all_ext = bool(r.canonical) and all(cm.is_extension(n) for n in r.canonical)
         r.when_header = bool(r.when) and all(cm.group_of(f, model) is None for f in _fields(r.when))
+        r.when_fn = compile_when(r.when) if r.when else None
         if r.kind == "field" and r.writes and r.path is not None:
             key = (r.group, r.path.text)
             if key in last:

@@ -21,9 +21,9 @@ from lxml import etree
 
 from . import canonical as cm
 from .codes import CodeTables, default_codes
-from .mapping_engine import (CONVERTED, DEFAULTED, EMPTY, FILLED, EngineError, Provenance, Source, WriteResult, _holds,
+from .mapping_engine import (CONVERTED, DEFAULTED, EMPTY, FILLED, EngineError, Provenance, Source, WriteResult,
                              compile_table, read, write)
-from .mapping_table import MappingTable, load_tables
+from .mapping_table import MappingTable, compile_when, load_tables
 from .registry import Registry, default_registry
 from .validate import Validator, default_validator
 from .xpath import local, readable_path
@@ -445,7 +445,7 @@ def _node(src):
 
 
 def _select(table: MappingTable, doc: cm.Canonical) -> bool:
-    return _holds(table.select, None, doc)
+    return compile_when(table.select)(None, doc, None)
 
 
 _default: Translator | None = None
