@@ -3,11 +3,12 @@
 Pure functions over lxml trees. Reading records where each canonical value came from (provenance) so the writer can
 report filled / converted / defaulted / empty per target field and the translation can list dropped source fields.
 
-Each table is compiled once into plans (translator/mapping_table.py loads it; `_plans` / `_write_plan` compile it on
-first use): reading rows as a trie over the document's child tags with their transforms bound, writing rows with
-their element paths numbered so a context's elements are found by one dict look-up. Provenance is recorded as plain
-tuples, `(node, raw, row, value)` per canonical value and `(node, row, status, value, source, before)` per written
-field; the `Source` and `Written` objects of the report are made from them only when a report asks.
+Each table is compiled once into plans (translator/mapping_table.py loads it; `compile_table`, called when the
+Translator loads, or first use compiles it): reading rows as a trie over the document's child tags with their
+transforms bound, writing rows with their element paths numbered so a context's elements are found by one dict
+look-up. Provenance is recorded as plain tuples, `(node, raw, row, value)` per canonical value in a `Provenance`
+(one dict per container), and `(node, row, status, value, source, before)` per written field; the `Source` and
+`Written` objects of the report are made from them only when a report asks.
 """
 from __future__ import annotations
 
@@ -209,7 +210,6 @@ def _fast_reader(row: Row, name: str, conv):
     return fast
 
 
-
 @dataclass
 class _ReadPlan:
     """Reading rows of one context (the root or a group element) arranged for a single pass over the document:
@@ -221,7 +221,7 @@ class _ReadPlan:
 
 
 def _plan(rows: list[Row], skip, in_group: bool, fan) -> _ReadPlan:
-    nodes: dict = {}       # path prefix (tuple of tags) -> [rows, children tags]
+    nodes: dict = {}       # path prefix (tuple of tags) -> the rows reading the element at that prefix
     always, check = [], []
     for r in rows:
         skipped = bool(skip) and bool(r.canonical) and r.canonical[0] in skip
