@@ -535,8 +535,6 @@ class WriteResult:
         return self._written
 
 
-# kinds of compiled writing rows
-_SIMPLE, _OTHER = 0, 1
 # where a written value comes from
 _FROM_DOC, _FROM_FAN, _FROM_ITEM = 0, 1, 2
 
