@@ -563,7 +563,7 @@ class SQLiteStore(Store):
                              "FROM deliveries WHERE state IN (?, ?) AND next_at <= ? ORDER BY next_at, id LIMIT ?",
                              (S.QUEUED, S.FAILED, now, max_n * 4)).fetchall()
             taken = dict(busy)
-            token = uuid.uuid4().hex[:16] + ":"
+            token = uuid.uuid4().hex[:10] + ":"     # + the delivery id: fits the claim columns (40)
             for did, mid, route, endpoint, target, attempts, max_attempts, payload in rows:
                 if len(out) >= max_n:
                     break

@@ -171,8 +171,11 @@ class DeliveryWorker:
                 self._count([self.store.finish_attempt(cl, now, outcome, **kw)])
             except Exception as e:  # noqa: BLE001
                 log.exception("recording the outcome of delivery %s attempt %d failed", cl.delivery_id, cl.attempt)
-                self._count([self.store.finish_attempt(cl, now, S.FAILED, error=f"internal error: {e}",
-                                                       next_at=now + self.backoff(cl.route, cl.attempt))])
+                try:
+                    self._count([self.store.finish_attempt(cl, now, S.FAILED, error=f"internal error: {e}",
+                                                           next_at=now + self.backoff(cl.route, cl.attempt))])
+                except Exception:  # noqa: BLE001 - the store is down: it stays `sending`, in doubt at restart
+                    log.exception("delivery %s attempt %d stays in doubt", cl.delivery_id, cl.attempt)
 
     # -- one attempt -----------------------------------------------------------------------------------------
     async def _attempt(self, c: Claimed) -> None:
