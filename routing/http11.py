@@ -89,6 +89,9 @@ class _Connection(asyncio.Protocol):
         self.chunks.append(body)
 
     def on_message_complete(self) -> None:
+        if 100 <= self.parser.get_status_code() < 200:     # an interim answer (100 Continue, 103): the real one follows
+            self.headers, self.chunks, self.size, self.headers_done = [], [], 0, False
+            return
         self.keep_alive = self.parser.should_keep_alive()
         if self.fut is not None and not self.fut.done():
             self.fut.set_result(None)

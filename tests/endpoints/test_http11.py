@@ -67,18 +67,20 @@ def test_keep_alive_reuses_one_connection_and_sends_the_headers():
     assert seen[1].endswith(b"<y/>")
 
 
-def test_chunked_and_close_delimited_answers():
+def test_chunked_interim_and_close_delimited_answers():
     chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n<a>\r\n4\r\n</a>\r\n0\r\n\r\n"
+    interim = b"HTTP/1.1 100 Continue\r\n\r\n" + ok(b"<after-100/>")
     close_delimited = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n<whole/>"
 
     async def go():
-        url, server, _ = await _serve([chunked, close_delimited, ok(b"<again/>")])
+        url, server, _ = await _serve([chunked, interim, close_delimited, ok(b"<again/>")])
         async with Http11Pool() as pool:
-            out = [await pool.post(url, b"<x/>", {}, timeout=5, max_bytes=100) for _ in range(3)]
+            out = [await pool.post(url, b"<x/>", {}, timeout=5, max_bytes=100) for _ in range(4)]
         server.close()
         return out
     out = run(go())
-    assert [o[2] for o in out] == [b"<a></a>", b"<whole/>", b"<again/>"]
+    assert [(o[0], o[2]) for o in out] == [(200, b"<a></a>"), (200, b"<after-100/>"), (200, b"<whole/>"),
+                                           (200, b"<again/>")]
 
 
 def test_an_idle_connection_the_server_closed_is_replaced_without_an_error():
