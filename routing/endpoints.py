@@ -41,6 +41,10 @@ _KEYS = {"kind", "url", "path", "soap_version", "soap_action", "prebuilt_envelop
          "operation", "family", "timeout", "headers", "max_attempts", "backoff", "max_backoff", "concurrency",
          "name", "description"}
 
+# RFC 9110 token for names; values: visible ASCII/latin-1 text, spaces and tabs, never CR/LF (header injection)
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
 
 class EndpointConfigError(ValueError):
     """An [endpoints.<id>] table is wrong; raised at start-up."""
@@ -129,6 +133,11 @@ class EndpointConfig:
                 if name not in env:
                     raise bad("headers", f"{k}: environment variable {name} is not set")
                 v = env[name]
+            if not _HEADER_NAME.fullmatch(str(k)):
+                raise bad("headers", f"{k!r}: not a valid HTTP header name")
+            if not _HEADER_VALUE.fullmatch(v):
+                raise bad("headers", f"{k}: the value must be printable text on one line (no CR, LF or control "
+                                     f"characters)")
             headers.append((str(k), v))
         try:
             max_attempts = int(table.get("max_attempts", 8))

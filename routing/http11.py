@@ -193,7 +193,10 @@ class Http11Pool:
         addr, start = self._target(url)
         head = [method.encode("ascii"), start]
         for k, v in headers.items():
-            head.append(f"{k}: {v}\r\n".encode("latin-1"))
+            line = f"{k}: {v}\r\n"
+            if "\r" in line[:-2] or "\n" in line[:-2]:    # header injection; httpx refuses these too
+                raise httpx.LocalProtocolError(f"header {k!r}: CR or LF in a header name or value")
+            head.append(line.encode("latin-1"))
         head.append(b"Content-Length: %d\r\n\r\n" % len(body))
         data = b"".join(head) + body
         loop = asyncio.get_running_loop()

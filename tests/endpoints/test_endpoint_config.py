@@ -45,3 +45,16 @@ def test_bad_tables_are_refused_naming_the_key(table, key):
         EndpointConfig.from_dict("ep1", table, environ={})
     assert e.value.key == key and e.value.endpoint_id == "ep1"
     assert f"[endpoints.ep1] {key}" in str(e.value)
+
+
+@pytest.mark.parametrize("headers", [
+    {"X-Token": "a\r\nX-Injected: 1"},
+    {"X-Token": "line\nbreak"},
+    {"X-Token": "nul\x00"},
+    {"Bad Name": "v"},
+    {"X-Env": "env:EP_VALUE"},
+])
+def test_header_injection_refused_at_load(headers):
+    with pytest.raises(EndpointConfigError, match="headers"):
+        EndpointConfig.from_dict("e", {"kind": "http", "url": "http://127.0.0.1:1/x", "headers": headers},
+                                 environ={"EP_VALUE": "from\r\nenv"})

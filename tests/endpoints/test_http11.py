@@ -124,3 +124,15 @@ def test_deliver_with_the_pool_classifies_like_httpx():
     down, slow = run(go())
     assert (down.ok, down.retryable, down.status, down.error) == (False, True, 503, "HTTP 503: down")
     assert not slow.ok and slow.retryable and slow.error.startswith("timeout after 0.3s (ReadTimeout)")
+
+
+def test_crlf_in_a_header_is_refused_before_anything_is_sent():
+    async def go():
+        url, server, seen = await _serve([ok()])
+        async with Http11Pool() as pool:
+            with pytest.raises(httpx.LocalProtocolError):
+                await pool.post(url, b"<x/>", {"X-A": "v\r\nX-Injected: 1"}, timeout=5, max_bytes=100)
+        server.close()
+        await server.wait_closed()
+        return seen
+    assert run(go()) == []
