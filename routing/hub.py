@@ -15,6 +15,7 @@ from typing import Callable
 from . import states as S
 from .config import Config
 from .pipeline import Pipeline, digest
+from .procpool import WorkerLost
 from .store import DuplicateMessage, NewDelivery, NewMessage, Store, new_id
 
 
@@ -71,7 +72,12 @@ class Hub:
                 raise HubError("message-id-too-long", "the message id is longer than 200 characters")
         if tree is None and self.procs is not None:
             # the pure steps in a worker process; the duplicate check follows here, before anything is stored
-            prep = self.procs.prepare(partner, raw, now, hints, message_id)
+            try:
+                prep = self.procs.prepare(partner, raw, now, hints, message_id)
+            except WorkerLost as e:
+                self.refuse(channel, "pipeline-worker-lost", str(e), partner.id, remote, raw, now)
+                raise HubError("pipeline-worker-lost", f"{e}; retry, and report it if it happens again",
+                               kind="server", status=500) from None
             if prep.format is not None and prep.not_allowed is None and not prep.dup_checked:
                 prep.existing = self.store.find_active(partner.id, message_id, prep.format, prep.business_key)
         else:

@@ -10,9 +10,13 @@ What a worker does for one submission is what Hub.submit does before touching th
 authorise, read the business key, run the pipeline. It returns plain picklable values (no tree). The serving
 process then does the duplicate check and the one accepting transaction exactly as before.
 
-A worker that dies is replaced (the new one starts in the background) and the submission it had runs in the
-serving process instead, so a sender never gets an error for it; so does a submission that finds no worker free
-within `wait` seconds (e.g. none could be started).
+A worker that dies is replaced (the new one starts in the background). A submission that finds its worker
+already gone (the pipe refuses it) runs in the serving process instead, so a sender never gets an error for an
+idle worker's death; so does a submission that finds no worker free within `wait` seconds (e.g. none could be
+started). A worker that dies *while it holds a submission* may have been killed by that very document (a crash in
+a C library, memory exhaustion): running it again in the serving process could take the whole hub down, so that
+submission is refused instead (WorkerLost: the sender gets a server error and may retry; nothing is stored and
+the hub logs the refusal). Process isolation thus also contains a document that crashes the parser.
 
 Each worker serves one pipe (multiprocessing.Pipe, spawned process): a serving thread takes a free worker, sends
 the submission, waits for the answer. No pool manager or feeder threads, no wake-up pipe: in the serving process,
@@ -97,6 +101,10 @@ def _work(partner_id: str, raw: bytes, now: float, hints: dict | None, message_i
     return prep
 
 
+class WorkerLost(Exception):
+    """The worker process ended while it held this submission (see the module docstring)."""
+
+
 class _Worker:
     def __init__(self, cfg):
         ctx = multiprocessing.get_context("spawn")
@@ -151,11 +159,20 @@ class PipelineProcesses:
             return self.fallback.prepare(partner, raw, now, hints)
         try:
             w.conn.send((partner.id, raw, now, hints, message_id))
-            kind, value = w.conn.recv()
-        except (EOFError, OSError):
-            log.error("pipeline worker %s died; starting another (this submission runs here)", w.pid)
+        except (EOFError, OSError):           # gone before it took this submission: run it here
+            log.error("pipeline worker %s had ended; starting another (this submission runs here)", w.pid)
             self._replace(w)
             return self.fallback.prepare(partner, raw, now, hints)
+        try:
+            kind, value = w.conn.recv()
+        except (EOFError, OSError):           # ended while holding it: this document may be the cause
+            w.proc.join(timeout=1)
+            code = w.proc.exitcode if w.proc.exitcode is not None else "unknown"
+            log.error("pipeline worker %s ended (exit code %s) while processing a submission of %s (%d bytes); "
+                      "starting another, the submission is refused", w.pid, code, partner.id, len(raw))
+            self._replace(w)
+            raise WorkerLost(f"the pipeline worker ended (exit code {code}) while processing this document; "
+                             f"it was not accepted") from None
         self._free.put(w)
         if kind == "error":
             raise value

@@ -56,6 +56,51 @@ def test_a_worker_process_that_dies_costs_no_submission(hub_factory, sim):
     assert [w.pid for w in procs.workers] != [pid] and procs.workers[0].proc.is_alive()
 
 
+
+class _SentThenWatched:
+    """Wraps a worker's pipe: tells the test when the submission has been handed over."""
+
+    def __init__(self, conn, sent):
+        self.conn, self.sent = conn, sent
+
+    def send(self, obj):
+        self.conn.send(obj)
+        self.sent.set()
+
+    def __getattr__(self, name):
+        return getattr(self.conn, name)
+
+
+def test_a_worker_that_dies_holding_a_submission_refuses_it_and_the_hub_lives_on(hub_factory, sim):
+    """The document a worker was processing when it ended may be what killed it: it is refused with a server
+    error and logged, never re-run in the serving process, and nothing of it is stored."""
+    import threading
+
+    hub = hub_factory(pipeline_processes=1)
+    procs = hub.runtime.hub.procs
+    (w,) = procs.workers
+    os.kill(w.pid, signal.SIGSTOP)            # holds the submission without answering
+    sent = threading.Event()
+    w.conn = _SentThenWatched(w.conn, sent)
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", hub.submit(sample(IDA), message_id="DIES-1")))
+    t.start()
+    assert sent.wait(10), "the submission never reached the worker"
+    os.kill(w.pid, signal.SIGKILL)
+    t.join(20)
+    r = out["r"]
+    assert r.status_code == 500, r.text
+    assert r.json()["error"]["code"] == "pipeline-worker-lost"
+    assert "not accepted" in r.json()["error"]["message"]
+    refusal = hub.runtime.store.refusals()[0]
+    assert refusal["code"] == "pipeline-worker-lost"
+    assert hub.runtime.store.find_active("partner-a", "DIES-1", "vnaccs:IDA", "100574219060") is None
+    # a fresh worker serves the same document afterwards, and it is accepted once
+    r2 = hub.submit(sample(IDA), message_id="DIES-1")
+    assert r2.status_code == 202, r2.text
+    assert procs.workers[0].pid != w.pid and procs.workers[0].proc.is_alive()
+
+
 def _children(pid: int) -> set[int]:
     out = set()
     for t in os.listdir(f"/proc/{pid}/task"):
