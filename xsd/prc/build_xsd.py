@@ -575,7 +575,10 @@ Counts are checked by rule prc-group-count.</xs:documentation>
     out.append('        <xs:element name="EcoRelation">\n' + doc([31], "单证对应关系", "Document correspondence "
                "table row: declaration item vs origin-proof item (field 31 rule 5).", 10) + complex_all(ECO, 10)
                + "        </xs:element>\n")
-    out.append(f'        <xs:any namespace="{DS}" processContents="lax"/>\n')
+    out.append(f'        <xs:any namespace="{DS}" processContents="lax">\n'
+               '          <xs:annotation><xs:documentation xml:lang="en">Not a form field: the enveloped XML signature '
+               '(ds:Signature) of a signed declaration.</xs:documentation></xs:annotation>\n'
+               '        </xs:any>\n')
     out.append("""      </xs:choice>
       <xs:attribute name="version" type="xs:string" use="optional">
         <xs:annotation><xs:documentation xml:lang="en">Message version as producers send it (3.1, 4.8, 5.0 seen;
