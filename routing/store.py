@@ -644,9 +644,7 @@ class SQLiteStore(Store):
         endpoint if it can be asked, else resend under the same idempotency key). Returns what was found."""
         def job(c):
             found = []
-            rows = c.execute("SELECT id, message_id, attempts, claim FROM deliveries WHERE state = ?",
-                             (S.SENDING,)).fetchall()
-            for did, mid, n, claim in rows:
+            for did, mid, n, claim in self._in_doubt_rows(c, now):
                 c.execute("UPDATE attempts SET finished_at = ?, outcome = ?, error = ? WHERE delivery_id = ? AND "
                           "claim = ?", (now, "in-doubt", "hub stopped during the attempt", did, claim))
                 c.execute("UPDATE deliveries SET state = ?, claim = NULL, next_at = ?, updated_at = ? WHERE id = ?",
@@ -655,6 +653,12 @@ class SQLiteStore(Store):
                 found.append({"delivery_id": did, "message_id": mid, "attempt": n})
             return found
         return self._run(job)
+
+    def _in_doubt_rows(self, c, now: float) -> list[tuple]:
+        """(delivery id, message id, attempts, claim) of the deliveries recover_in_doubt puts back: here every
+        `sending` one (one hub owns this store, and it is starting)."""
+        return c.execute("SELECT id, message_id, attempts, claim FROM deliveries WHERE state = ?",
+                         (S.SENDING,)).fetchall()
 
     def mark_delivered_after_probe(self, delivery_id: str, now: float, detail: str) -> None:
         """An in-doubt delivery the endpoint confirms it already has: delivered without resending."""

@@ -297,19 +297,8 @@ class PostgresStore(SQLiteStore):
             with self._held_lock:
                 self._held.pop(cl.claim, None)
 
-    def recover_in_doubt(self, now: float) -> list[dict]:
-        """Deliveries left `sending` whose lease ran out (their instance stopped): back to queued, the attempt
-        marked in-doubt. Deliveries other live instances are sending keep their claims."""
-        def job(c):
-            found = []
-            rows = c.raw.execute("SELECT id, message_id, attempts, claim FROM deliveries WHERE state = %s AND "
-                                 "next_at < %s FOR UPDATE SKIP LOCKED", (S.SENDING, now)).fetchall()
-            for did, mid, n, claim in rows:
-                c.execute("UPDATE attempts SET finished_at = ?, outcome = ?, error = ? WHERE delivery_id = ? AND "
-                          "claim = ?", (now, "in-doubt", "hub stopped during the attempt", did, claim))
-                c.execute("UPDATE deliveries SET state = ?, claim = NULL, next_at = ?, updated_at = ? WHERE id = ?",
-                          (S.QUEUED, now, now, did))
-                self._audit(c, mid, did, S.SENDING, S.QUEUED, now, f"attempt {n} in doubt after restart")
-                found.append({"delivery_id": did, "message_id": mid, "attempt": n})
-            return found
-        return self._run(job)
+    def _in_doubt_rows(self, c, now: float) -> list[tuple]:
+        """Only deliveries whose lease ran out (their instance stopped): those other live instances are sending
+        keep their claims."""
+        return c.raw.execute("SELECT id, message_id, attempts, claim FROM deliveries WHERE state = %s AND "
+                             "next_at < %s FOR UPDATE SKIP LOCKED", (S.SENDING, now)).fetchall()
