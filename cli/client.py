@@ -18,15 +18,21 @@ import sys
 import time
 from pathlib import Path
 
-FINAL = {"delivered", "acknowledged", "rejected", "dead", "cancelled"}
+from routing.states import MESSAGE_FINAL
+
+FINAL = MESSAGE_FINAL
+
+
+def hub_options(p, json_help: str = "print the hub's JSON answer") -> None:
+    """The options every command talking to a running hub takes (also console/cli_ops.py's)."""
+    p.add_argument("--url", default=None, help="hub base URL (default: http://<server.host>:<server.port>)")
+    p.add_argument("--config", default=None, help="configuration file to find the URL and demo partner")
+    p.add_argument("--token", default=None, help="bearer token (default: see `edihub submit --help`)")
+    p.add_argument("--json", action="store_true", help=json_help)
 
 
 def register(sub) -> None:
-    def common(p):
-        p.add_argument("--url", default=None, help="hub base URL (default: http://<server.host>:<server.port>)")
-        p.add_argument("--config", default=None, help="configuration file to find the URL and demo partner")
-        p.add_argument("--token", default=None, help="bearer token (default: see `edihub submit --help`)")
-        p.add_argument("--json", action="store_true", help="print the hub's JSON answer")
+    common = hub_options
 
     p = sub.add_parser("submit", help="submit a document to a running hub")
     p.add_argument("file", metavar="FILE")

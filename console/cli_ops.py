@@ -19,16 +19,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-FINAL = {"delivered", "acknowledged", "rejected", "dead", "cancelled"}
+from cli.client import FINAL, hub_options
+
+from .humanize import duration
+
 GOOD = {"delivered", "acknowledged"}
 
 
 def register(sub) -> None:
     def common(p):
-        p.add_argument("--url", default=None, help="hub base URL (default: http://<server.host>:<server.port>)")
-        p.add_argument("--config", default=None, help="configuration file to find the URL and demo partner")
-        p.add_argument("--token", default=None, help="bearer token (default: see `edihub submit --help`)")
-        p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+        hub_options(p, json_help="print JSON instead of tables")
 
     p = sub.add_parser("show", help="one message's journey, deliveries and attempts as tables")
     p.add_argument("id")
@@ -61,18 +61,6 @@ def _t(iso: str | None) -> dt.datetime | None:
     if not iso:
         return None
     return dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def journey(history: list[dict], now: dt.datetime) -> list[list]:

@@ -22,6 +22,7 @@ from routing import states as S
 
 from . import certs as certs_mod
 from . import queries, xmlview
+from .humanize import duration as fmt_duration
 
 log = logging.getLogger("edihub.console")
 HERE = Path(__file__).resolve().parent
@@ -50,20 +51,6 @@ def fmt_time(t) -> str:
     if t is None:
         return ""
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) + f".{int((t % 1) * 1000):03d}Z"
-
-
-def fmt_duration(s) -> str:
-    if s is None:
-        return ""
-    if s < 1:
-        return f"{s * 1000:.0f} ms"
-    if s < 120:
-        return f"{s:.1f} s"
-    if s < 7200:
-        return f"{s / 60:.1f} min"
-    if s < 172800:
-        return f"{s / 3600:.1f} h"
-    return f"{s / 86400:.1f} d"
 
 
 def parse_day(v: str | None, end: bool = False) -> float | None:

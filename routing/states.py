@@ -16,6 +16,8 @@ INACTIVE = frozenset({REJECTED, DEAD, CANCELLED})
 # Delivery states that need no more work.
 DELIVERY_FINAL = frozenset({DELIVERED, ACKNOWLEDGED, REJECTED, DEAD, CANCELLED})
 DUE = (QUEUED, FAILED)
+# Message states nothing more will change (message_state gives one of these once every delivery is final).
+MESSAGE_FINAL = DELIVERY_FINAL
 
 
 def message_state(delivery_states: list[str]) -> str:
