@@ -1,6 +1,9 @@
 """Helpers for the hub tests (importable as `hubkit`; fixtures live in conftest.py)."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -148,3 +151,32 @@ class ServedHub:
 
 def sample(rel: str) -> bytes:
     return (SAMPLES / rel).read_bytes()
+
+
+def numbered_ida(n: int, base: int) -> bytes:
+    """The one-line IDA sample with its own valid declaration number (base + n): many distinct messages."""
+    from translator.rules.vnaccs import make_declaration_number
+    return sample("vnaccs/ida_haiphong_valves_1line.xml").replace(
+        b"<ICN>100574219060</ICN>", f"<ICN>{make_declaration_number(10, base + n)}</ICN>".encode())
+
+
+def spawn_hub(cfg_path: Path, port: int, log=subprocess.DEVNULL) -> subprocess.Popen:
+    """server.py as its own process on `port`, with the test partners' secrets in its environment."""
+    return subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--config", str(cfg_path), "--port",
+                             str(port), "--log-level", "warning"], cwd=ROOT, env={**os.environ, **ENV},
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> bool:
+    """Until the hub on `port` answers /healthz with 200: True; False when the process ends or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False

@@ -7,15 +7,13 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
 import pytest
 
-from hubkit import ENV, ROOT, TOKEN, config_text, free_port, sample
+from hubkit import TOKEN, config_text, free_port, numbered_ida, spawn_hub, wait_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -30,28 +28,15 @@ concurrency = 4
 
 
 def start(cfg_path, port, log):
-    env = {**os.environ, **ENV}
-    p = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--config", str(cfg_path), "--port", str(port),
-                          "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return p
-        except httpx.HTTPError:
-            pass
-        if p.poll() is not None:
-            break
-        time.sleep(0.05)
-    p.kill()
-    raise AssertionError(f"hub did not start; log: {log.name}")
+    p = spawn_hub(cfg_path, port, log)
+    if not wait_healthy(port, p):
+        p.kill()
+        raise AssertionError(f"hub did not start; log: {log.name}")
+    return p
 
 
 def ida(n: int) -> bytes:
-    from translator.rules.vnaccs import make_declaration_number
-    number = make_declaration_number(10, 57_000_000 + n)
-    return sample("vnaccs/ida_haiphong_valves_1line.xml").replace(b"<ICN>100574219060</ICN>",
-                                                                   f"<ICN>{number}</ICN>".encode())
+    return numbered_ida(n, 57_000_000)
 
 
 def test_sigkill_mid_delivery_then_restart_delivers_each_once(tmp_path, pki, endpoints, sim):

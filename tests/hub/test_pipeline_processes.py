@@ -110,27 +110,17 @@ def _children(pid: int) -> set[int]:
 
 
 def test_worker_processes_end_with_a_terminated_server(tmp_path, pki, endpoints):
-    import subprocess
-    import sys
     import time
 
     import httpx
 
-    from hubkit import ENV, ROOT, config_text, free_port
+    from hubkit import ENV, config_text, free_port, spawn_hub, wait_healthy
     cfg = tmp_path / "edihub.toml"
     cfg.write_text(config_text(tmp_path, pki, endpoints, pipeline_processes=2))
     port = free_port()
-    hub = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--config", str(cfg), "--port", str(port),
-                            "--log-level", "warning"], cwd=ROOT, env={**os.environ, **ENV},
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hub = spawn_hub(cfg, port)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_healthy(port, hub, 30)
         workers = [p for p in _children(hub.pid)
                    if b"spawn_main" in open(f"/proc/{p}/cmdline", "rb").read()]
         assert len(workers) == 2

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from hubkit import ENV, ROOT, TOKEN, config_text, free_port, sample
+from hubkit import TOKEN, config_text, free_port, numbered_ida, spawn_hub
 
 pytestmark = pytest.mark.slow
 
@@ -41,11 +39,7 @@ def pg_config(tmp, pki, endpoints, pg_url, lease=2.0) -> str:
     return text.replace(old, f'url = "{pg_url}"\nlease_seconds = {lease}\npool_size = 8')
 
 
-def start(cfg_path, port, log) -> subprocess.Popen:
-    env = {**os.environ, **ENV}
-    return subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--config", str(cfg_path), "--port",
-                             str(port), "--log-level", "warning"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+start = spawn_hub
 
 
 def wait_ready(procs: dict, deadline_s=40):
@@ -64,9 +58,7 @@ def wait_ready(procs: dict, deadline_s=40):
 
 
 def ida(n: int) -> bytes:
-    from translator.rules.vnaccs import make_declaration_number
-    return sample("vnaccs/ida_haiphong_valves_1line.xml").replace(
-        b"<ICN>100574219060</ICN>", f"<ICN>{make_declaration_number(10, 58_000_000 + n)}</ICN>".encode())
+    return numbered_ida(n, 58_000_000)
 
 
 def db(pg_url):
