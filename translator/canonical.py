@@ -386,8 +386,9 @@ def xsd_text() -> str:
     _doc(ext, "A national field with no canonical meaning, carried losslessly: scheme = family, name = its path.")
     sc = xs("simpleContent", ext)
     e = xs("extension", sc, base="xs:string")
-    xs("attribute", e, name="scheme", type="xs:token", use="required")
-    xs("attribute", e, name="name", type="xs:string", use="required")
+    _doc(xs("attribute", e, name="scheme", type="xs:token", use="required"),
+         "The format family the field comes from (prc, vnaccs, siveca, iran).")
+    _doc(xs("attribute", e, name="name", type="xs:string", use="required"), "The field's path in its own format.")
 
     def build(parent_seq, outline, prefix=""):
         for name, node, repeating in outline:
