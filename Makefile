@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 
 .PHONY: run test bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py translator/rules/_prcscreen.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .

@@ -23,7 +23,7 @@ from .codes import CodeTables, code_list_pattern, default_codes
 from .parsing import DEFAULT_LIMITS, ParseError, ParseLimits, parse
 from .registry import MessageType, Registry, default_registry
 from .report import ERROR, Issue, ValidationReport
-from .rules import RuleContext, load_rule_module, rules_for
+from .rules import RuleContext, Screen, load_rule_module, rules_for, screen_for
 from .xpath import local, readable_path
 
 # libxml2 schema error types -> stable edihub codes
@@ -69,7 +69,8 @@ DEFAULT_POLICY = ValidationPolicy()
 class Validator:
     """Holds the compiled registry and code tables; one per process, made at start-up."""
 
-    def __init__(self, registry: Registry | None = None, codes: CodeTables | None = None):
+    def __init__(self, registry: Registry | None = None, codes: CodeTables | None = None,
+                 accelerate: bool = True):
         self.registry = registry or default_registry()
         self.codes = codes or default_codes()
         for fam in self.registry.families.values():
@@ -83,6 +84,13 @@ class Validator:
         # what is still looked up once the XSD has passed (the XSD restricts the others to exactly their table)
         self._lookups_after_xsd = {mt.id: [cf for cf in mt.code_fields if cf not in self.schema_checked[mt.id]]
                                    for mt in self.registry.types.values()}
+        # message type id -> its rule screen (translator.rules.screen), where one is available and wanted
+        self.screens: dict[str, Screen] = {}
+        if accelerate:
+            for mt in self.registry.types.values():
+                s = screen_for(mt.id, self.codes)
+                if s is not None:
+                    self.screens[mt.id] = s
 
     # -- entry points --------------------------------------------------------------------------------------
     def validate_bytes(self, data: bytes, format: str | None = None,
@@ -180,7 +188,14 @@ class Validator:
                 else:
                     node, name = el, local(el.tag)
                 issues.append(_code_unknown(name, value, cf.table, node))
+        skip = ()
+        if xsd_valid:
+            s = self.screens.get(mt.id)
+            if s is not None and s.clear(root):
+                skip = s.covers     # none of these rules can report anything on this document
         for r in rules_for(mt.id):
+            if r.code in skip:
+                continue
             found = []
             try:
                 for f in r.func(root, ctx) or ():

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from . import Finding, rule
+from . import RULES, Finding, Screen, rule, screen
 
 NS = "{http://www.chinaport.gov.cn/dec}"
 DS = "{http://www.w3.org/2000/09/xmldsig#}"
@@ -886,6 +886,33 @@ def origin_proof(root, ctx):
         elif m.group(1) not in agreements:
             yield Finding(el, f"随附单证编号 CertCode {value!r}: {m.group(1)} is not a trade-agreement code "
                               f"(prc_trade_agreement)")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the screen: the conditions of the rules above, in C
+# --------------------------------------------------------------------------------------------------------------
+@screen(DEC)
+def prc_screen(codes) -> Screen | None:
+    """The C screen (translator/rules/_prcscreen.c) of the DecMessage rules it lists in its COVERS, made with
+    this validator's code tables; None when the extension is not built or was built for another lxml (it reads
+    lxml's element structs), in which case every rule runs in Python."""
+    try:
+        from . import _prcscreen
+    except ImportError:
+        return None
+    if _prcscreen.BUILT_FOR_LXML != etree.__version__:
+        return None
+    covers = frozenset(_prcscreen.COVERS)
+    unknown = covers - {r.code for r in RULES[DEC]}
+    if unknown:
+        raise RuntimeError(f"the PRC screen covers rules that do not exist: {sorted(unknown)}")
+    clear = _prcscreen.Screen(
+        countries=[*codes["iso3166_alpha3"], *codes["prc_country_extra"]],
+        promise=list(codes["prc_promise_flag"]),
+        agreements=list(codes["prc_trade_agreement"]),
+        processing_modes=[c for c, row in codes["prc_supervision_mode"].items() if row.get("processing_trade") == "yes"],
+        levy_as=[c for c, row in codes["prc_levy_method"].items() if row.get("processing_trade_as")])
+    return Screen(clear, covers)
 
 
 # --------------------------------------------------------------------------------------------------------------
