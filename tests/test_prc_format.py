@@ -17,7 +17,7 @@ from lxml import etree
 from translator.codes import code_list_pattern, default_codes
 from translator.registry import default_registry
 from translator.rules import rules_for
-from translator.validate import default_validator
+from translator.validate import ValidationPolicy, default_validator
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "prc"
@@ -295,9 +295,11 @@ def test_code_lists_in_the_xsd_replace_the_python_lookups(validator):
     look-up once the XSD has passed."""
     checked = {cf.path.replace("d:", "") for cf in validator.schema_checked["prc:DecMessage"]}
     fields = {cf.path.replace("d:", "") for cf in default_registry().types["prc:DecMessage"].code_fields}
-    # the ISO currency lists come from pycountry, whose version is not pinned: they stay Python look-ups
-    assert checked == fields - {"DecHead/FeeCurr", "DecHead/InsurCurr", "DecHead/OtherCurr",
-                                "DecLists/DecList/TradeCurr"}
+    # every code field of DecMessage, the ISO 4217 currency fields included (their list comes from pycountry,
+    # pinned in pyproject.toml; test_generated_xsd_is_up_to_date fails when another version changes it)
+    assert checked == fields
+    assert {"DecHead/FeeCurr", "DecHead/InsurCurr", "DecHead/OtherCurr", "DecLists/DecList/TradeCurr"} <= checked
+    assert validator._lookups_after_xsd["prc:DecMessage"] == []
 
 
 def _code_field_documents():
@@ -331,6 +333,24 @@ def test_code_list_in_the_xsd_reports_like_the_lookup(validator, cf, value, data
     # the code list's own error never shows; other facets of the field (length, a base pattern) report as before
     code_list_error = {"SCHEMAV_CVC_ENUMERATION_VALID": "xsd-enumeration", "SCHEMAV_CVC_PATTERN_VALID": "xsd-pattern"}
     assert code_list_error[validator.schema_checked["prc:DecMessage"][cf]] not in on_field, (value, on_field)
+
+
+@pytest.mark.parametrize("field", ["FeeCurr", "InsurCurr", "OtherCurr", "TradeCurr"])
+def test_currency_list_in_the_xsd(validator, field):
+    """The ISO 4217 list compiled into the XSD: a listed code passes, an unknown code of the right shape is
+    code-unknown naming the field and the table (never the schema's xsd-enumeration), with the business rules
+    and XSD-only; the empty value is accepted exactly where it was before (the three charge currencies)."""
+    name = re.sub(r"(?<!^)(?=[A-Z])", "-", field).lower()
+    data = (SAMPLES / "invalid" / f"code-unknown__{name}.xml").read_bytes()
+    assert data.count(b">ABC<") == 1
+    assert validator.validate_bytes(data.replace(b">ABC<", b">EUR<"))[0].valid
+    for policy in (ValidationPolicy(), ValidationPolicy(rules=False)):
+        report, _ = validator.validate_bytes(data, policy=policy)
+        assert [(i.code, i.message) for i in report.issues] == [
+            ("code-unknown", f"{field}: 'ABC' is not in code table iso4217_alpha")], report.to_dict()
+    report, _ = validator.validate_bytes(data.replace(b">ABC<", b"><"), policy=ValidationPolicy(rules=False))
+    expected = ["xsd-pattern"] if field == "TradeCurr" else []
+    assert [i.code for i in report.issues] == expected, report.to_dict()
 
 
 def test_generated_xsd_is_up_to_date():
