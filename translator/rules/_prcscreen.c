@@ -270,6 +270,61 @@ static int in_set(PyObject *set, Str v) {
     return found;
 }
 
+/* UTF-8 of the characters the temporary-import notes are searched for */
+#define ZAN "\xe6\x9a\x82"      /* 暂 */
+#define JIN "\xe8\xbf\x9b"      /* 进 */
+#define CHU "\xe5\x87\xba"      /* 出 */
+#define QIAN_FU_YUN "\xe5\x89\x8d\xe5\xa4\x8d\xe8\xbf\x90"   /* 前复运 */
+#define JING "\xe5\xa2\x83"     /* 境 */
+static const char *const CN_NUMERALS[] = {
+    "\xe4\xb8\x80", "\xe4\xba\x8c", "\xe4\xb8\x89", "\xe5\x9b\x9b", "\xe4\xba\x94",   /* 一二三四五 */
+    "\xe5\x85\xad", "\xe4\xb8\x83", "\xe5\x85\xab", "\xe4\xb9\x9d", "\xe5\x8d\x81", NULL};   /* 六七八九十 */
+
+static int starts(const unsigned char *s, const unsigned char *e, const char *lit) {
+    size_t n = strlen(lit);
+    return s <= e && (size_t)(e - s) >= n && memcmp(s, lit, n) == 0;
+}
+
+static int days_in_month(int y, int m) {
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return days[m - 1] + (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+}
+
+/* prc-temporary-notes and prc-temporary-return-date for a 2600 / 2700 declaration: NoteS with its spaces
+ * removed holds 暂[进出][一..十]+ and ([0-9]{8})前复运[进出]境 (the first such date), a calendar date within six
+ * months after IEDate (when IEDate is a date). 1 clear, 0 suspect. */
+static int temporary_notes_ok(Str notes, Str ie_date) {
+    unsigned char buf[2048];
+    size_t n = 0;
+    if (notes.s == NULL || notes.n > sizeof buf) return 0;
+    for (size_t i = 0; i < notes.n; i++)
+        if (notes.s[i] != ' ') buf[n++] = notes.s[i];
+    const unsigned char *e = buf + n;
+    int category = 0;
+    long deadline = -2;
+    for (const unsigned char *p = buf; p < e; p++) {
+        if (!category && starts(p, e, ZAN) && (starts(p + 3, e, JIN) || starts(p + 3, e, CHU))) {
+            for (int k = 0; CN_NUMERALS[k] != NULL; k++)
+                if (starts(p + 6, e, CN_NUMERALS[k])) category = 1;
+        }
+        if (deadline == -2 && p - buf >= 8 && starts(p, e, QIAN_FU_YUN) &&
+            (starts(p + 9, e, JIN) || starts(p + 9, e, CHU)) && starts(p + 12, e, JING) && all_digits(p - 8, 8)) {
+            Str date = {p - 8, 8};
+            deadline = parse_date(date);
+        }
+    }
+    if (!category || deadline < 0) return 0;
+    if (ie_date.s == NULL || !ascii(ie_date)) return ie_date.s == NULL;
+    long ie = parse_date(ie_date);
+    if (ie < 0) return 1;            /* without an import/export date only the deadline itself is checked */
+    int y = (int)(ie / 10000), m = (int)(ie / 100 % 100) + 6, d = (int)(ie % 100);
+    y += (m - 1) / 12;
+    m = (m - 1) % 12 + 1;
+    if (d > days_in_month(y, m)) d = days_in_month(y, m);
+    long limit = (long)y * 10000 + m * 100 + d;
+    return deadline >= ie && deadline <= limit;
+}
+
 /* -- the screen --------------------------------------------------------------------------------------------- */
 typedef struct { Str f[NI]; } Item;
 
@@ -598,7 +653,8 @@ static int screen(ScreenObject *self, const xmlNode *root) {
     if (head[H_TrafName].s != NULL && head[H_TrafName].s[0] == '@') SUSPECT;
 
     /* prc-temporary-notes, prc-temporary-return-date */
-    if (eq(head[H_TradeMode], "2600") || eq(head[H_TradeMode], "2700")) SUSPECT;
+    if ((eq(head[H_TradeMode], "2600") || eq(head[H_TradeMode], "2700")) &&
+        !temporary_notes_ok(head[H_NoteS], head[H_IEDate])) SUSPECT;
 
     /* prc-marks-missing */
     if (head[H_MarkNo].s == NULL) SUSPECT;
