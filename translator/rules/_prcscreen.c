@@ -747,17 +747,38 @@ static PyObject *Screen_call(ScreenObject *self, PyObject *args, PyObject *kwarg
     return PyBool_FromLong(r);
 }
 
-static int set_country(ScreenObject *self, PyObject *code) {
-    if (!PyUnicode_Check(code)) return 0;
-    Py_ssize_t n;
-    const char *s = PyUnicode_AsUTF8AndSize(code, &n);
-    if (s == NULL) return -1;
-    if (n != 3) return 0;
+/* the code tables the screen is made with: each table's codes of the one form the rules can meet */
+typedef void (*take_code)(ScreenObject *self, const char *s, Py_ssize_t n);
+
+static void take_country(ScreenObject *self, const char *s, Py_ssize_t n) {
+    if (n != 3) return;
     for (int i = 0; i < 3; i++)
-        if (s[i] < 'A' || s[i] > 'Z') return 0;
+        if (s[i] < 'A' || s[i] > 'Z') return;
     int k = (s[0] - 'A') * 676 + (s[1] - 'A') * 26 + (s[2] - 'A');
     self->countries[k >> 3] |= (unsigned char)(1 << (k & 7));
-    return 0;
+}
+
+static void take_promise(ScreenObject *self, const char *s, Py_ssize_t n) {
+    if (n == 1 && (unsigned char)s[0] < 128 && s[0] != '\0') self->promise[(unsigned char)s[0]] = 1;
+}
+
+static void take_agreement(ScreenObject *self, const char *s, Py_ssize_t n) {
+    if (n == 2 && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9')
+        self->agreements[(s[0] - '0') * 10 + (s[1] - '0')] = 1;
+}
+
+static int each_code(ScreenObject *self, PyObject *codes, take_code take) {
+    PyObject *it = PyObject_GetIter(codes), *code;
+    if (it == NULL) return -1;
+    while ((code = PyIter_Next(it)) != NULL) {
+        Py_ssize_t n = 0;
+        const char *s = PyUnicode_Check(code) ? PyUnicode_AsUTF8AndSize(code, &n) : NULL;
+        if (s != NULL) take(self, s, n);
+        Py_DECREF(code);
+        if (PyErr_Occurred()) { Py_DECREF(it); return -1; }
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? -1 : 0;
 }
 
 static int Screen_init(ScreenObject *self, PyObject *args, PyObject *kwargs) {
@@ -769,38 +790,9 @@ static int Screen_init(ScreenObject *self, PyObject *args, PyObject *kwargs) {
     memset(self->countries, 0, sizeof self->countries);
     memset(self->promise, 0, sizeof self->promise);
     memset(self->agreements, 0, sizeof self->agreements);
-    PyObject *it = PyObject_GetIter(countries), *code;
-    if (it == NULL) return -1;
-    while ((code = PyIter_Next(it)) != NULL) {
-        int r = set_country(self, code);
-        Py_DECREF(code);
-        if (r < 0) { Py_DECREF(it); return -1; }
-    }
-    Py_DECREF(it);
-    if (PyErr_Occurred()) return -1;
-    it = PyObject_GetIter(promise);
-    if (it == NULL) return -1;
-    while ((code = PyIter_Next(it)) != NULL) {
-        Py_ssize_t n;
-        const char *s = PyUnicode_Check(code) ? PyUnicode_AsUTF8AndSize(code, &n) : NULL;
-        if (s != NULL && n == 1 && (unsigned char)s[0] < 128 && s[0] != '\0') self->promise[(unsigned char)s[0]] = 1;
-        Py_DECREF(code);
-        if (PyErr_Occurred()) { Py_DECREF(it); return -1; }
-    }
-    Py_DECREF(it);
-    if (PyErr_Occurred()) return -1;
-    it = PyObject_GetIter(agreements);
-    if (it == NULL) return -1;
-    while ((code = PyIter_Next(it)) != NULL) {
-        Py_ssize_t n;
-        const char *s = PyUnicode_Check(code) ? PyUnicode_AsUTF8AndSize(code, &n) : NULL;
-        if (s != NULL && n == 2 && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9')
-            self->agreements[(s[0] - '0') * 10 + (s[1] - '0')] = 1;
-        Py_DECREF(code);
-        if (PyErr_Occurred()) { Py_DECREF(it); return -1; }
-    }
-    Py_DECREF(it);
-    if (PyErr_Occurred()) return -1;
+    if (each_code(self, countries, take_country) < 0 || each_code(self, promise, take_promise) < 0 ||
+        each_code(self, agreements, take_agreement) < 0)
+        return -1;
     PyObject *p = PyFrozenSet_New(processing), *l = PyFrozenSet_New(levy);
     if (p == NULL || l == NULL) { Py_XDECREF(p); Py_XDECREF(l); return -1; }
     Py_XSETREF(self->processing_modes, p);
