@@ -6,8 +6,8 @@
  * the Python rules run as they always do and write the report. The Python rules stay the only source of
  * findings, messages, paths and severities; this file only has to be conservative. Wherever the exact
  * answer would take more than a few lines (a non-ASCII value where a rule reads characters, a number
- * written in a form outside the plain decimal grammar, a comment or CDATA inside a value, equal weights,
- * a rarely used mode such as a consolidated or temporary declaration) it says "suspect". The differential
+ * written in a form outside the plain decimal grammar, a comment or CDATA inside a value, a rarely used
+ * case such as a consolidated declaration or a transit name) it says "suspect". The differential
  * tests (tests/test_rule_screen.py) compare whole reports with and without the screen on every sample and
  * on thousands of mutated declarations.
  *
@@ -341,18 +341,41 @@ static int country_ok(const ScreenObject *self, Str v) {
     return (self->countries[k >> 3] >> (k & 7)) & 1;
 }
 
-/* exactly 1 written plainly: [+]0*1(.0*)? */
-static int is_one(Str v) {
+/* Decimal comparison of two values number() accepted ([+-] digits [. digits] | [+-] . digits): -1, 0, 1 */
+typedef struct { int negative; const unsigned char *whole, *fraction; size_t n_whole, n_fraction; } Plain;
+
+static Plain plain(Str v) {
+    Plain p = {0, NULL, NULL, 0, 0};
     size_t i = 0;
-    if (i < v.n && v.s[i] == '+') i++;
-    while (i < v.n && v.s[i] == '0') i++;
-    if (i >= v.n || v.s[i] != '1') return 0;
-    i++;
-    if (i < v.n && v.s[i] == '.') {
-        i++;
-        while (i < v.n && v.s[i] == '0') i++;
+    if (v.n > 0 && (v.s[0] == '+' || v.s[0] == '-')) p.negative = v.s[i++] == '-';
+    while (i < v.n && v.s[i] == '0') i++;                  /* leading zeros */
+    p.whole = v.s + i;
+    while (i < v.n && v.s[i] != '.') i++;
+    p.n_whole = (size_t)(v.s + i - p.whole);
+    if (i < v.n) i++;                                      /* the point */
+    p.fraction = v.s + i;
+    p.n_fraction = v.n - i;
+    while (p.n_fraction > 0 && p.fraction[p.n_fraction - 1] == '0') p.n_fraction--;   /* trailing zeros */
+    if (p.n_whole == 0 && p.n_fraction == 0) p.negative = 0;                       /* -0 is 0 */
+    return p;
+}
+
+static int magnitude_cmp(Plain a, Plain b) {
+    if (a.n_whole != b.n_whole) return a.n_whole < b.n_whole ? -1 : 1;
+    int c = a.n_whole ? memcmp(a.whole, b.whole, a.n_whole) : 0;
+    if (c != 0) return c < 0 ? -1 : 1;
+    for (size_t i = 0; i < a.n_fraction || i < b.n_fraction; i++) {
+        unsigned char x = i < a.n_fraction ? a.fraction[i] : '0', y = i < b.n_fraction ? b.fraction[i] : '0';
+        if (x != y) return x < y ? -1 : 1;
     }
-    return i == v.n;
+    return 0;
+}
+
+static int decimal_cmp(Str a, Str b) {
+    Plain x = plain(strip(a)), y = plain(strip(b));
+    if (x.negative != y.negative) return x.negative ? -1 : 1;
+    int c = magnitude_cmp(x, y);
+    return x.negative ? -c : c;
 }
 
 /* quantities_and_units' zero test on a raw quantity */
@@ -531,9 +554,10 @@ static int screen(ScreenObject *self, const xmlNode *root) {
     double gross = 0, net = 0;
     int has_gross = number(head[H_GrossWet], &gross), has_net = number(head[H_NetWt], &net);
     if (has_gross < 0 || has_net < 0) SUSPECT;
-    if (has_gross && has_net && !(gross > net)) SUSPECT;                    /* equal doubles: let Decimal decide */
-    if (has_gross && !(gross > 1.0 || is_one(head[H_GrossWet]))) SUSPECT;
-    if (has_net && !(net > 1.0 || is_one(head[H_NetWt]))) SUSPECT;
+    static const Str ONE = {(const unsigned char *)"1", 1};
+    if (has_gross && has_net && decimal_cmp(head[H_GrossWet], head[H_NetWt]) < 0) SUSPECT;
+    if (has_gross && decimal_cmp(head[H_GrossWet], ONE) < 0) SUSPECT;
+    if (has_net && decimal_cmp(head[H_NetWt], ONE) < 0) SUSPECT;
     if (has_gross) {
         const double limit = gross * (1 + 1e-12);
         const double margin = limit - fabs(limit) * 1e-9;
