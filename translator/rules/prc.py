@@ -7,6 +7,11 @@ the field by its Chinese name, its element and its form field number, so a custo
 Rules skip values the XSD already rejects (wrong pattern, missing element), so one mistake gives one error.
 They read one shared View of the document (built once per validation, see `view`) instead of searching the
 tree again and again; the one XPath used is compiled at import.
+
+The conditions of these rules are also evaluated in C by the rule screen (`prc_screen` at the end,
+translator/rules/_prcscreen.c), which lets the validator skip them on a declaration none of them can report on.
+Changing what a covered rule accepts means changing the screen too (or taking the rule out of its COVERS);
+tests/test_rule_screen.py compares the reports with and without the screen to catch a screen that is left behind.
 """
 from __future__ import annotations
 
