@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 
 .PHONY: run test bench clean
 
-$(VENV)/.installed: pyproject.toml setup.py translator/rules/_prcscreen.c
+$(VENV)/.installed: pyproject.toml setup.py translator/rules/_prcscreen.c translator/_depth.c translator/include/lxml_element.h
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .

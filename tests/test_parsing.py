@@ -86,6 +86,28 @@ def test_configurable_depth_limit():
     assert code_of(doc, ParseLimits(max_depth=19)) == "xml-too-deep"
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_depth_check_in_c_agrees_with_the_xpath(data):
+    """translator/_depth.c answers what the XPath probe answers, on trees with comments, text and tails."""
+    from lxml import etree
+
+    from translator import parsing
+    if parsing._deeper_than is None:
+        pytest.skip("the C depth check (translator/_depth.c) is not built here; the XPath probe is used")
+    root = etree.Element("r")
+    nodes = [(root, 1)]
+    for _ in range(data.draw(st.integers(0, 60))):
+        parent, depth = data.draw(st.sampled_from(nodes))
+        if data.draw(st.booleans()):
+            parent.append(etree.Comment("c"))
+        child = etree.SubElement(parent, "e")
+        child.text, child.tail = "t", "x"
+        nodes.append((child, depth + 1))
+    limit = data.draw(st.integers(1, 25))
+    assert parsing._deeper_than(root, limit) == parsing._depth_probe(limit)(root.getroottree())
+
+
 def test_invalid_utf8_is_refused():
     assert code_of(b'<?xml version="1.0" encoding="UTF-8"?><r>\xff\xfe\xfa</r>') == "xml-malformed"
 

@@ -42,6 +42,13 @@ class ParseError(ValueError):
 
 _local = threading.local()
 
+try:   # the depth check in C (translator/_depth.c), when built for this lxml; else the XPath below
+    from ._depth import BUILT_FOR_LXML as _DEPTH_LXML, deeper_than as _deeper_than
+    if _DEPTH_LXML != etree.__version__:
+        _deeper_than = None
+except ImportError:
+    _deeper_than = None
+
 
 class _NothingResolver(etree.Resolver):
     """Answers every request for an external DTD or entity with nothing: libxml2 would otherwise read an
@@ -95,6 +102,8 @@ def parse(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> etree._ElementTr
     info = tree.docinfo
     if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
         raise ParseError("xml-dtd-forbidden", "a DOCTYPE / DTD is not allowed in messages", 1)
-    if limits.max_depth < HARD_MAX_DEPTH and _depth_probe(limits.max_depth)(tree):
+    if limits.max_depth < HARD_MAX_DEPTH and (
+            _deeper_than(root, limits.max_depth) if _deeper_than is not None
+            else _depth_probe(limits.max_depth)(tree)):
         raise ParseError("xml-too-deep", f"document nests deeper than {limits.max_depth} levels")
     return tree

@@ -21,15 +21,10 @@
 #include <libxml/tree.h>
 #include "lxml-version.h"
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
-/* lxml's _Element object (lxml.etree.h, struct LxmlElement: part of lxml's public C API) */
-typedef struct {
-    PyObject_HEAD
-    void *_doc;
-    xmlNode *_c_node;
-    PyObject *_tag;
-} LxmlElement;
+#include "lxml_element.h"
 
 static PyTypeObject *ElementType = NULL;
 
@@ -93,9 +88,16 @@ typedef struct {
 } ScreenObject;
 
 /* -- reading the tree ---------------------------------------------------------------------------------- */
+/* The namespace struct of the DecMessage namespace met last, reset at the start of each screen() call: within
+ * one call the tree does not change (the GIL is held throughout), so a pointer match saves the string compare. */
+static const xmlNs *dec_ns_seen = NULL;
+
 static int is_ns(const xmlNode *n, const char *ns) {
-    return n->type == XML_ELEMENT_NODE && n->ns != NULL && n->ns->href != NULL &&
-           strcmp((const char *)n->ns->href, ns) == 0;
+    if (n->type != XML_ELEMENT_NODE || n->ns == NULL) return 0;
+    if (ns == DEC_NS && n->ns == dec_ns_seen) return 1;
+    if (n->ns->href == NULL || strcmp((const char *)n->ns->href, ns) != 0) return 0;
+    if (ns == DEC_NS) dec_ns_seen = n->ns;
+    return 1;
 }
 
 static int is_dec(const xmlNode *n, const char *name) {
@@ -137,6 +139,24 @@ static int name_index(const char *const *names, int count, const char *name) {
         if (cmp < 0) hi = mid - 1; else lo = mid + 1;
     }
     return -1;
+}
+
+/* name_index through a small table keyed by the name's pointer: libxml2 keeps element names in the document's
+ * dictionary, so twenty goods lines share their field names' pointers. Reset at the start of each call. */
+typedef struct { const xmlChar *name; int index; } NameSlot;
+#define NAME_SLOTS 512
+static NameSlot head_slots[NAME_SLOTS], item_slots[NAME_SLOTS];
+
+static int cached_index(NameSlot *slots, const char *const *names, int count, const xmlChar *name) {
+    size_t h = (size_t)(((uint64_t)(uintptr_t)name * 0x9E3779B97F4A7C15ull) >> 55);     /* 9 bits */
+    for (int probe = 0; probe < NAME_SLOTS; probe++, h = (h + 1) & (NAME_SLOTS - 1)) {
+        if (slots[h].name == name) return slots[h].index;
+        if (slots[h].name == NULL) {
+            slots[h].name = name;
+            return slots[h].index = name_index(names, count, (const char *)name);
+        }
+    }
+    return name_index(names, count, (const char *)name);     /* table full: names not shared */
 }
 
 /* -- Python's str.strip() and friends on UTF-8 ------------------------------------------------------------ */
@@ -204,6 +224,23 @@ static int number(Str raw, double *out) {
         while (i < v.n && v.s[i] >= '0' && v.s[i] <= '9') { i++; digits++; }
     }
     if (i != v.n || digits == 0) return -1;
+    /* Clinger's fast path: an integer mantissa below 2^53 and at most 22 fraction digits make m / 10^k one
+     * correctly rounded IEEE division of two exact values, i.e. exactly what float() returns */
+    static const double POW10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+                                   1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    uint64_t m = 0;
+    int k = -1, fast = 1;
+    for (size_t j = (v.s[0] == '+' || v.s[0] == '-'); j < v.n && fast; j++) {
+        if (v.s[j] == '.') { k = 0; continue; }
+        m = m * 10 + (uint64_t)(v.s[j] - '0');
+        if (k >= 0) k++;
+        fast = m < ((uint64_t)1 << 53) && k <= 22;
+    }
+    if (fast) {
+        double d = (double)m / POW10[k < 0 ? 0 : k];
+        *out = v.s[0] == '-' ? -d : d;
+        return 1;
+    }
     char buf[64];
     memcpy(buf, v.s, v.n);
     buf[v.n] = '\0';
@@ -444,6 +481,9 @@ static int screen(ScreenObject *self, const xmlNode *root) {
     const xmlNode *group[NGROUPS] = {NULL};
     int count[NGROUPS] = {0}, signatures = 0;
 
+    dec_ns_seen = NULL;
+    memset(head_slots, 0, sizeof head_slots);
+    memset(item_slots, 0, sizeof item_slots);
     if (!is_dec(root, "DecMessage")) return 0;
 
     /* prc-group-count */
@@ -469,7 +509,7 @@ static int screen(ScreenObject *self, const xmlNode *root) {
     unsigned char seen[NH] = {0};
     for (const xmlNode *c = group[G_HEAD]->children; c != NULL; c = c->next) {
         if (!is_ns(c, DEC_NS)) continue;
-        int k = name_index(HEAD_NAMES, NH, (const char *)c->name);
+        int k = cached_index(head_slots, HEAD_NAMES, NH, c->name);
         if (k < 0) continue;
         if (seen[k]++ || !leaf(c, &raw_head[k])) return 0;
         head[k] = strip(raw_head[k]);
@@ -492,7 +532,7 @@ static int screen(ScreenObject *self, const xmlNode *root) {
                 if (f->type != XML_ELEMENT_NODE) continue;
                 if (has_element_child(f)) SUSPECT;
                 if (!is_ns(f, DEC_NS)) continue;
-                int k = name_index(ITEM_NAMES, NI, (const char *)f->name);
+                int k = cached_index(item_slots, ITEM_NAMES, NI, f->name);
                 if (k < 0) continue;
                 if (iseen[k]++ || !leaf(f, &items[i].f[k])) SUSPECT;
             }
@@ -589,10 +629,11 @@ static int screen(ScreenObject *self, const xmlNode *root) {
     for (size_t i = 0; i < n_items; i++) {
         Str *f = items[i].f;
         /* prc-gno-sequence: written exactly as its line number */
-        char expected[24];
-        int len = snprintf(expected, sizeof expected, "%zu", i + 1);
-        if (f[I_GNo].s == NULL || f[I_GNo].n != (size_t)len || memcmp(f[I_GNo].s, expected, (size_t)len) != 0)
-            SUSPECT;
+        Str gno = f[I_GNo];
+        if (gno.s == NULL || gno.n > 9 || gno.s[0] == '0' || !all_digits(gno.s, gno.n)) SUSPECT;
+        size_t written = 0;
+        for (size_t k = 0; k < gno.n; k++) written = written * 10 + (size_t)(gno.s[k] - '0');
+        if (written != i + 1) SUSPECT;
 
         /* prc-date-invalid (ProdValidDt) */
         Str pv = strip(f[I_ProdValidDt]);
