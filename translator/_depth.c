@@ -53,17 +53,8 @@ static struct PyModuleDef module = {
     methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__depth(void) {
-    PyObject *etree = PyImport_ImportModule("lxml.etree");
-    if (etree == NULL) return NULL;
-    PyObject *type = PyObject_GetAttrString(etree, "_Element");
-    Py_DECREF(etree);
-    if (type == NULL) return NULL;
-    if (!PyType_Check(type)) {
-        Py_DECREF(type);
-        PyErr_SetString(PyExc_ImportError, "_depth: lxml.etree._Element is not a type");
-        return NULL;
-    }
-    ElementType = (PyTypeObject *)type;
+    ElementType = lxml_element_type();
+    if (ElementType == NULL) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
     if (PyModule_AddStringConstant(m, "BUILT_FOR_LXML", LXML_VERSION_STRING) < 0) { Py_DECREF(m); return NULL; }

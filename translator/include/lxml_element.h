@@ -12,4 +12,17 @@ typedef struct {
     PyObject *_tag;
 } LxmlElement;
 
+/* lxml.etree._Element, for PyObject_TypeCheck; NULL with ImportError set on failure. Called once at import. */
+static PyTypeObject *lxml_element_type(void) {
+    PyObject *etree = PyImport_ImportModule("lxml.etree");
+    if (etree == NULL) return NULL;
+    PyObject *type = PyObject_GetAttrString(etree, "_Element");
+    Py_DECREF(etree);
+    if (type != NULL && !PyType_Check(type)) {
+        Py_CLEAR(type);
+        PyErr_SetString(PyExc_ImportError, "lxml.etree._Element is not a type");
+    }
+    return (PyTypeObject *)type;
+}
+
 #endif

@@ -899,17 +899,8 @@ PyMODINIT_FUNC PyInit__prcscreen(void) {
             PyErr_SetString(PyExc_ImportError, "_prcscreen: ITEM_NAMES is not sorted");
             return NULL;
         }
-    PyObject *etree = PyImport_ImportModule("lxml.etree");
-    if (etree == NULL) return NULL;
-    PyObject *type = PyObject_GetAttrString(etree, "_Element");
-    Py_DECREF(etree);
-    if (type == NULL) return NULL;
-    if (!PyType_Check(type)) {
-        Py_DECREF(type);
-        PyErr_SetString(PyExc_ImportError, "_prcscreen: lxml.etree._Element is not a type");
-        return NULL;
-    }
-    ElementType = (PyTypeObject *)type;
+    ElementType = lxml_element_type();
+    if (ElementType == NULL) return NULL;
     if (PyType_Ready(&ScreenType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
