@@ -121,6 +121,10 @@ def build_pipeline(cfg: Config, *, validator=None, translate=None, translate_err
     if validator is None:
         from translator.validate import default_validator
         validator = default_validator()
+    from translator.rules import SCREENS
+    for type_id in sorted(set(SCREENS) & set(validator.registry.types) - set(validator.screens)):
+        warnings.append(f"{type_id}: the C rule screen is not built for this Python / lxml, so every business "
+                        f"rule runs in Python (slower); 'pip install -e .' with a C compiler builds it")
     if signers is None:
         signers, w = load_signers(cfg)
         warnings.extend(w)
