@@ -4,7 +4,6 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <libxml/tree.h>
-#include "lxml-version.h"
 #include "lxml_element.h"
 
 static PyTypeObject *ElementType = NULL;
@@ -57,6 +56,5 @@ PyMODINIT_FUNC PyInit__depth(void) {
     if (ElementType == NULL) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
-    if (PyModule_AddStringConstant(m, "BUILT_FOR_LXML", LXML_VERSION_STRING) < 0) { Py_DECREF(m); return NULL; }
     return m;
 }

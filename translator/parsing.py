@@ -42,10 +42,8 @@ class ParseError(ValueError):
 
 _local = threading.local()
 
-try:   # the depth check in C (translator/_depth.c), when built for this lxml; else the XPath below
-    from ._depth import BUILT_FOR_LXML as _DEPTH_LXML, deeper_than as _deeper_than
-    if _DEPTH_LXML != etree.__version__:
-        _deeper_than = None
+try:   # the depth check in C (translator/_depth.c); not built, or built for another lxml: the XPath below
+    from ._depth import deeper_than as _deeper_than
 except ImportError:
     _deeper_than = None
 

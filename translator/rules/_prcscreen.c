@@ -19,7 +19,6 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <libxml/tree.h>
-#include "lxml-version.h"
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -916,6 +915,5 @@ PyMODINIT_FUNC PyInit__prcscreen(void) {
         PyTuple_SET_ITEM(covers, i, s);
     }
     if (PyModule_AddObject(m, "COVERS", covers) < 0) { Py_DECREF(covers); Py_DECREF(m); return NULL; }
-    if (PyModule_AddStringConstant(m, "BUILT_FOR_LXML", LXML_VERSION_STRING) < 0) { Py_DECREF(m); return NULL; }
     return m;
 }

@@ -902,10 +902,8 @@ def prc_screen(codes) -> Screen | None:
     this validator's code tables; None when the extension is not built or was built for another lxml (it reads
     lxml's element structs), in which case every rule runs in Python."""
     try:
-        from . import _prcscreen
+        from . import _prcscreen     # ImportError too when built for another lxml
     except ImportError:
-        return None
-    if _prcscreen.BUILT_FOR_LXML != etree.__version__:
         return None
     covers = frozenset(_prcscreen.COVERS)
     unknown = covers - {r.code for r in RULES[DEC]}
