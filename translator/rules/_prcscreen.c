@@ -13,8 +13,9 @@
  *
  * Values are read the way the rules read them: `el.text` (the element's text; here only a single text node,
  * anything else is suspect) and Python's str.strip() (the same Unicode white space, on the UTF-8 bytes).
- * Numbers go through PyOS_string_to_double, which is what float() uses, so float comparisons agree bit for
- * bit. Nothing here calls back into Python code that could change the tree, and the GIL is held throughout.
+ * Numbers are converted as float() does (exactly: Clinger's fast path, else PyOS_string_to_double, which is
+ * what float() uses), so float comparisons agree bit for bit; the rules' Decimal comparisons are made on the
+ * digits. Nothing here calls back into Python code that could change the tree, and the GIL is held throughout.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -212,31 +213,30 @@ static int all_digits(const unsigned char *s, size_t n) {
  * which float() or Decimal() might still read: exponents, underscores, inf, non-ASCII digits, ...). The
  * grammar accepted: [+-]? digits [. digits*] | [+-]? . digits */
 static int number(Str raw, double *out) {
+    static const double POW10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+                                   1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     Str v = strip(raw);
     if (v.s == NULL) return 0;
     if (v.n > 60) return -1;
-    size_t i = 0, digits = 0;
-    if (v.s[0] == '+' || v.s[0] == '-') i++;
-    while (i < v.n && v.s[i] >= '0' && v.s[i] <= '9') { i++; digits++; }
-    if (i < v.n && v.s[i] == '.') {
-        i++;
-        while (i < v.n && v.s[i] >= '0' && v.s[i] <= '9') { i++; digits++; }
-    }
-    if (i != v.n || digits == 0) return -1;
-    /* Clinger's fast path: an integer mantissa below 2^53 and at most 22 fraction digits make m / 10^k one
-     * correctly rounded IEEE division of two exact values, i.e. exactly what float() returns */
-    static const double POW10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
-                                   1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    /* the digits as an integer mantissa m and the count k of those after the point */
     uint64_t m = 0;
-    int k = -1, fast = 1;
-    for (size_t j = (v.s[0] == '+' || v.s[0] == '-'); j < v.n && fast; j++) {
-        if (v.s[j] == '.') { k = 0; continue; }
-        m = m * 10 + (uint64_t)(v.s[j] - '0');
-        if (k >= 0) k++;
-        fast = m < ((uint64_t)1 << 53) && k <= 22;
+    size_t i = (v.s[0] == '+' || v.s[0] == '-'), digits = 0, k = 0;
+    int point = 0, exact = 1;
+    for (; i < v.n; i++) {
+        if (v.s[i] == '.' && !point) { point = 1; continue; }
+        if (v.s[i] < '0' || v.s[i] > '9') return -1;
+        digits++;
+        k += point;
+        if (exact) {
+            m = m * 10 + (uint64_t)(v.s[i] - '0');
+            exact = m < ((uint64_t)1 << 53) && k <= 22;
+        }
     }
-    if (fast) {
-        double d = (double)m / POW10[k < 0 ? 0 : k];
+    if (digits == 0) return -1;
+    /* Clinger's fast path: m < 2^53 and k <= 22 make m / 10^k one correctly rounded IEEE division of two exact
+     * values, i.e. exactly what float() returns */
+    if (exact) {
+        double d = (double)m / POW10[k];
         *out = v.s[0] == '-' ? -d : d;
         return 1;
     }
@@ -254,7 +254,12 @@ static int number(Str raw, double *out) {
 static double half_unit(Str v) {
     for (size_t i = 0; i < v.n; i++)
         if (v.s[i] == '.') return 0.5 * pow(10.0, -(double)(v.n - i - 1));
-    return 0.5 * pow(10.0, -0.0);
+    return 0.5;
+}
+
+static int days_in_month(int y, int m) {
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return days[m - 1] + (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
 }
 
 /* prc.parse_date: YYYYMMDD or YYYY-MM-DD as y*10000+m*100+d when a calendar date, else -1 (ASCII input) */
@@ -273,10 +278,7 @@ static long parse_date(Str v) {
     int y = (buf[0] - '0') * 1000 + (buf[1] - '0') * 100 + (buf[2] - '0') * 10 + (buf[3] - '0');
     int m = (buf[4] - '0') * 10 + (buf[5] - '0');
     int d = (buf[6] - '0') * 10 + (buf[7] - '0');
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m < 1 || m > 12) return -1;
-    int last = days[m - 1] + (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
-    if (d < 1 || d > last) return -1;
+    if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) return -1;
     return (long)y * 10000 + m * 100 + d;
 }
 
@@ -294,6 +296,14 @@ static int number_problem(Str v) {
     if (year < 1980 || year > 2099) return 1;
     if (!strchr("01IE", v.s[8]) || v.s[8] == '\0') return 1;
     return !all_digits(v.s + 9, 9);
+}
+
+/* a goods-line number written plainly (1-9 digits, no leading zero, no blanks), else 0 */
+static size_t line_number(const unsigned char *s, size_t n) {
+    if (n == 0 || n > 9 || s[0] == '0' || !all_digits(s, n)) return 0;
+    size_t num = 0;
+    for (size_t i = 0; i < n; i++) num = num * 10 + (size_t)(s[i] - '0');
+    return num;
 }
 
 /* a TradeMode / DutyMode value in one of the Python sets the screen was made with: 1, 0, or -1 on error */
@@ -319,11 +329,6 @@ static const char *const CN_NUMERALS[] = {
 static int starts(const unsigned char *s, const unsigned char *e, const char *lit) {
     size_t n = strlen(lit);
     return s <= e && (size_t)(e - s) >= n && memcmp(s, lit, n) == 0;
-}
-
-static int days_in_month(int y, int m) {
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return days[m - 1] + (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
 }
 
 /* prc-temporary-notes and prc-temporary-return-date for a 2600 / 2700 declaration: NoteS with its spaces
@@ -459,10 +464,8 @@ static int goods_numbers_ok(const xmlNode *n, size_t n_items) {
             while (i <= v.n) {
                 size_t j = i;
                 while (j < v.n && v.s[j] != ',') j++;
-                /* each part: a line number 1..plain as written, no blanks, no leading zero */
-                if (j == i || j - i > 3 || v.s[i] == '0' || !all_digits(v.s + i, j - i)) return 0;
-                size_t num = 0;
-                for (size_t k = i; k < j; k++) num = num * 10 + (size_t)(v.s[k] - '0');
+                /* each part: a line number 1..plain as written */
+                size_t num = line_number(v.s + i, j - i);
                 if (num < 1 || num > plain) return 0;
                 i = j + 1;
             }
@@ -502,16 +505,14 @@ static int screen(ScreenObject *self, const xmlNode *root) {
     if (count[G_HEAD] != 1 || count[G_LISTS] != 1) return 0;
 
     /* the header's fields: each at most once, each a plain text value */
-    Str head[NH], raw_head[NH];
+    Str head[NH];
     memset(head, 0, sizeof head);
-    memset(raw_head, 0, sizeof raw_head);
     unsigned char seen[NH] = {0};
     for (const xmlNode *c = group[G_HEAD]->children; c != NULL; c = c->next) {
         if (!is_ns(c, DEC_NS)) continue;
         int k = cached_index(head_slots, HEAD_NAMES, NH, c->name);
         if (k < 0) continue;
-        if (seen[k]++ || !leaf(c, &raw_head[k])) return 0;
-        head[k] = strip(raw_head[k]);
+        if (seen[k]++ || !stripped_leaf(c, &head[k])) return 0;
     }
 
     /* the goods lines: DecLists holds DecList elements only, each of plain fields, each at most once */
@@ -628,11 +629,7 @@ static int screen(ScreenObject *self, const xmlNode *root) {
     for (size_t i = 0; i < n_items; i++) {
         Str *f = items[i].f;
         /* prc-gno-sequence: written exactly as its line number */
-        Str gno = f[I_GNo];
-        if (gno.s == NULL || gno.n > 9 || gno.s[0] == '0' || !all_digits(gno.s, gno.n)) SUSPECT;
-        size_t written = 0;
-        for (size_t k = 0; k < gno.n; k++) written = written * 10 + (size_t)(gno.s[k] - '0');
-        if (written != i + 1) SUSPECT;
+        if (f[I_GNo].s == NULL || line_number(f[I_GNo].s, f[I_GNo].n) != i + 1) SUSPECT;
 
         /* prc-date-invalid (ProdValidDt) */
         Str pv = strip(f[I_ProdValidDt]);
