@@ -1,9 +1,8 @@
-"""Fixtures for the scale tests: a fresh PostgreSQL schema (skipped, saying why, when PostgreSQL is unreachable),
-a development PKI and the simulated national endpoints in a thread (their /_control/stats count what arrived,
-per Idempotency-Key)."""
+"""Fixtures for the scale tests: a fresh PostgreSQL schema (skipped, saying why, when PostgreSQL is unreachable)
+and the simulated national endpoints in their own process, trusting the session PKI of tests/conftest.py (their
+/_control/stats count what arrived, per Idempotency-Key)."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
 import uuid
@@ -31,14 +30,6 @@ def pg_schema():
     yield f"{PG_URL}{sep}schema={name}"
     with psycopg.connect(PG_URL, autocommit=True) as c:
         c.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    from signing.devpki import init_dev_pki
-    d = tmp_path_factory.mktemp("pki")
-    init_dev_pki(d, dt.datetime.now(dt.timezone.utc))
-    return d
 
 
 @pytest.fixture(scope="module")
